@@ -1,0 +1,113 @@
+from django import forms
+from django.contrib import admin, messages
+
+from omsproject.errors import DomainError
+from orders import services
+from orders.models import Account, Order, OrderEvent, OrderStatus
+
+_EDITABLE = ("quantity", "limit_price", "stop_price")
+
+
+class OrderEventInline(admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "type", "from_status", "to_status", "actor", "data"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class OrderAdminForm(forms.ModelForm):
+    """Checks a price/quantity edit with the same rules the API applies, before saving."""
+
+    class Meta:
+        model = Order
+        fields = list(_EDITABLE)
+
+    def clean(self):
+        cleaned = super().clean()
+        order = self.instance
+        if order.status != OrderStatus.QUEUED:
+            raise forms.ValidationError(
+                f"Order is {order.status}; only a queued order can be modified."
+            )
+        terms = services.OrderTerms(
+            symbol=order.symbol,
+            side=order.side,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            quantity=cleaned.get("quantity", order.quantity),
+            limit_price=cleaned.get("limit_price"),
+            stop_price=cleaned.get("stop_price"),
+        )
+        try:
+            services.order_terms_validate(terms=terms)
+        except DomainError as exc:
+            errors = {f: msgs for f, msgs in exc.details.items() if f in _EDITABLE}
+            raise forms.ValidationError(errors or exc.message) from exc
+        return cleaned
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    form = OrderAdminForm
+    list_display = [
+        "id", "client_order_id", "account", "symbol", "side", "order_type", "quantity",
+        "limit_price", "stop_price", "time_in_force", "venue", "status", "created_at",
+    ]
+    list_filter = ["status", "venue", "symbol", "account", "side", "order_type"]
+    search_fields = ["=id", "client_order_id", "account__code"]
+    list_select_related = ["account", "venue"]
+    show_full_result_count = False  # counting a large order table on every page is slow
+    inlines = [OrderEventInline]
+    actions = ["cancel_selected_orders"]
+    readonly_fields = [
+        "id", "client_order_id", "account", "symbol", "side", "order_type", "time_in_force",
+        "venue", "status", "filled_quantity", "created_at", "updated_at",
+    ]
+    fields = readonly_fields[:7] + list(_EDITABLE) + readonly_fields[7:]
+
+    def has_add_permission(self, request):
+        return False  # orders come in through the API, where intake rules apply
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the audit trail is kept; cancel instead
+
+    def save_model(self, request, obj, form, change):
+        # The form only checked; the change itself goes through the service, which locks the
+        # row and re-checks the state, so a race with a dispatcher is decided there.
+        try:
+            services.order_modify(
+                order_id=obj.pk,
+                actor=services.actor_label(request.user),
+                **{field: form.cleaned_data[field] for field in _EDITABLE},
+            )
+        except DomainError as exc:
+            self.message_user(request, f"Not modified: {exc.message}", messages.ERROR)
+
+    @admin.action(description="Cancel selected orders", permissions=["change"])
+    def cancel_selected_orders(self, request, queryset):
+        cancelled, refused = 0, []
+        for order_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                services.order_cancel(
+                    order_id=order_id, actor=services.actor_label(request.user)
+                )
+                cancelled += 1
+            except DomainError as exc:
+                refused.append(f"{order_id}: {exc.message}")
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} order(s).", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request, "Not cancelled: " + "; ".join(refused), messages.WARNING
+            )
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["code", "created_at"]
+    search_fields = ["code", "users__username"]
+    filter_horizontal = ["users"]

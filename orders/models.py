@@ -1,0 +1,163 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from uuid6 import uuid7
+
+from venues.models import Venue
+
+QUANTITY_DIGITS = {"max_digits": 18, "decimal_places": 6}
+PRICE_DIGITS = {"max_digits": 18, "decimal_places": 8}
+
+
+class Account(models.Model):
+    """A trading account. Users see and act on the orders of the accounts granted to them."""
+
+    code = models.CharField(primary_key=True, max_length=32)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="trading_accounts", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Side(models.TextChoices):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class OrderType(models.TextChoices):
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    STOP = "STOP"
+    STOP_LIMIT = "STOP_LIMIT"
+
+
+class TimeInForce(models.TextChoices):
+    DAY = "DAY"
+    GTC = "GTC"
+    IOC = "IOC"
+    FOK = "FOK"
+
+
+class OrderStatus(models.TextChoices):
+    """FIX OrdStatus, plus QUEUED: accepted by us and waiting in our queue for the venue."""
+
+    QUEUED = "QUEUED"
+    PENDING_NEW = "PENDING_NEW"
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    PENDING_CANCEL = "PENDING_CANCEL"
+    CANCELED = "CANCELED"
+    PENDING_REPLACE = "PENDING_REPLACE"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+S = OrderStatus
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.QUEUED: frozenset({S.PENDING_NEW, S.CANCELED, S.EXPIRED}),
+    S.PENDING_NEW: frozenset({S.NEW, S.REJECTED, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL}),
+    S.NEW: frozenset(
+        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.CANCELED, S.EXPIRED}
+    ),
+    S.PARTIALLY_FILLED: frozenset(
+        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.CANCELED, S.EXPIRED}
+    ),
+    S.PENDING_REPLACE: frozenset(
+        {S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.EXPIRED}
+    ),
+    S.PENDING_CANCEL: frozenset({S.CANCELED, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED}),
+    S.FILLED: frozenset(),
+    S.CANCELED: frozenset(),
+    S.REJECTED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+TERMINAL_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
+del S
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
+    client_order_id = models.CharField(max_length=64)
+    symbol = models.CharField(max_length=32)
+    side = models.CharField(max_length=4, choices=Side.choices)
+    order_type = models.CharField(max_length=10, choices=OrderType.choices)
+    quantity = models.DecimalField(**QUANTITY_DIGITS)
+    limit_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
+    stop_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices)
+    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, db_index=True)
+    filled_quantity = models.DecimalField(
+        **QUANTITY_DIGITS, default=Decimal(0), validators=[MinValueValidator(0)]
+    )
+    # sha256 of the terms as first submitted: a replay of the same clientOrderId is the
+    # same order only if its terms match these, whatever has been modified since.
+    request_fingerprint = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "client_order_id"], name="order_unique_client_order_id"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="order_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(filled_quantity__gte=0)
+                & models.Q(filled_quantity__lte=models.F("quantity")),
+                name="order_filled_within_quantity",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["venue", "status"]),
+            models.Index(fields=["symbol", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_order_id} {self.side} {self.quantity} {self.symbol}"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class OrderEventType(models.TextChoices):
+    CREATED = "CREATED"
+    MODIFIED = "MODIFIED"
+    CANCELED = "CANCELED"
+    SENT = "SENT"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    REJECTED = "REJECTED"
+    FILLED = "FILLED"
+    EXPIRED = "EXPIRED"
+
+
+class OrderEvent(models.Model):
+    """The audit trail: one row per change to an order, written in the change's transaction."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=16, choices=OrderEventType.choices)
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    actor = models.CharField(max_length=150, help_text="Username, or system:<component>.")
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.from_status or '-'} -> {self.to_status}"

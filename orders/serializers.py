@@ -1,0 +1,86 @@
+"""The API's JSON shapes (camelCase). Input serializers check shape and types only; the
+rules that decide whether an order can be traded live in orders.services."""
+
+from rest_framework import serializers
+
+from orders.models import PRICE_DIGITS, QUANTITY_DIGITS, OrderType, Side, TimeInForce
+
+
+class PlainDecimalField(serializers.DecimalField):
+    """A decimal rendered exactly, as a string without trailing zeros: "320.5", "10"."""
+
+    def to_representation(self, value):
+        return None if value is None else format(value.normalize(), "f")
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know: a misspelt "limitPrise" must not be dropped silently."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+_CODE = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+
+
+class OrderCreateInput(StrictSerializer):
+    clientOrderId = serializers.RegexField(_CODE, max_length=64)
+    accountId = serializers.RegexField(_CODE, max_length=32)
+    symbol = serializers.RegexField(r"^[A-Z0-9][A-Z0-9./-]*$", max_length=32)
+    side = serializers.ChoiceField(choices=Side.choices)
+    orderType = serializers.ChoiceField(choices=OrderType.choices)
+    quantity = PlainDecimalField(**QUANTITY_DIGITS)
+    limitPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
+    stopPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
+    timeInForce = serializers.ChoiceField(choices=TimeInForce.choices)
+    venue = serializers.RegexField(r"^[A-Z0-9_]{2,16}$", required=False)
+
+
+class OrderModifyInput(StrictSerializer):
+    quantity = PlainDecimalField(**QUANTITY_DIGITS, required=False)
+    limitPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
+    stopPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give quantity, limitPrice and/or stopPrice.")
+        return attrs
+
+
+class OrderEventOutput(serializers.Serializer):
+    type = serializers.CharField()
+    fromStatus = serializers.CharField(source="from_status", allow_blank=True)
+    toStatus = serializers.CharField(source="to_status")
+    actor = serializers.CharField()
+    data = serializers.JSONField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class OrderOutput(serializers.Serializer):
+    orderId = serializers.UUIDField(source="id")
+    clientOrderId = serializers.CharField(source="client_order_id")
+    accountId = serializers.CharField(source="account_id")
+    symbol = serializers.CharField()
+    side = serializers.ChoiceField(choices=Side.choices)
+    orderType = serializers.ChoiceField(source="order_type", choices=OrderType.choices)
+    quantity = PlainDecimalField(**QUANTITY_DIGITS)
+    limitPrice = PlainDecimalField(source="limit_price", **PRICE_DIGITS, allow_null=True)
+    stopPrice = PlainDecimalField(source="stop_price", **PRICE_DIGITS, allow_null=True)
+    timeInForce = serializers.ChoiceField(source="time_in_force", choices=TimeInForce.choices)
+    venue = serializers.CharField(source="venue_id")
+    status = serializers.CharField()
+    filledQuantity = PlainDecimalField(source="filled_quantity", **QUANTITY_DIGITS)
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+
+class OrderDetailOutput(OrderOutput):
+    events = OrderEventOutput(many=True)
+
+
+class OrderCreateOutput(OrderOutput):
+    created = serializers.BooleanField()

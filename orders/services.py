@@ -1,0 +1,413 @@
+"""Every write to an order goes through here: the API, the admin and the workers call these.
+
+Each transition is one service: it locks the order, checks the move against
+ALLOWED_TRANSITIONS, saves only the fields it changed and writes an OrderEvent in the same
+transaction.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from orders.errors import (
+    AccountForbidden,
+    DuplicateClientOrderId,
+    InvalidTransition,
+    OrderLimitExceeded,
+    OrderNotFound,
+    UnknownVenue,
+)
+from omsproject.errors import InvalidInput
+from orders.models import (
+    ALLOWED_TRANSITIONS,
+    Account,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderStatus,
+    OrderType,
+)
+from venues.models import Venue
+from venues.services import venue_get_or_create_default
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderTerms:
+    """What a client can set on an order; the part idempotency and validation look at."""
+
+    symbol: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    time_in_force: str
+
+    def fingerprint(self, *, venue_code: str) -> str:
+        canonical = {
+            "symbol": self.symbol,
+            "side": self.side,
+            "orderType": self.order_type,
+            "quantity": _canonical_decimal(self.quantity),
+            "limitPrice": _canonical_decimal(self.limit_price),
+            "stopPrice": _canonical_decimal(self.stop_price),
+            "timeInForce": self.time_in_force,
+            "venue": venue_code,
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _canonical_decimal(value: Decimal | None) -> str | None:
+    # 320.5 and 320.50 are the same price, so a replay written either way matches.
+    return None if value is None else format(value.normalize(), "f")
+
+
+def actor_label(user: AbstractBaseUser) -> str:
+    return user.get_username()
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_PRICES_BY_TYPE = {
+    OrderType.MARKET: (False, False),
+    OrderType.LIMIT: (True, False),
+    OrderType.STOP: (False, True),
+    OrderType.STOP_LIMIT: (True, True),
+}
+
+
+def order_terms_validate(*, terms: OrderTerms) -> None:
+    """Raise InvalidInput (field-level) or OrderLimitExceeded if the terms can't be traded."""
+    errors: dict[str, list[str]] = {}
+    needs_limit, needs_stop = _PRICES_BY_TYPE[terms.order_type]
+    for field, needed, given in (
+        ("limit_price", needs_limit, terms.limit_price),
+        ("stop_price", needs_stop, terms.stop_price),
+    ):
+        if needed and given is None:
+            errors[field] = [f"Required for {terms.order_type} orders."]
+        elif not needed and given is not None:
+            errors[field] = [f"Not allowed for {terms.order_type} orders."]
+        elif given is not None and given <= 0:
+            errors[field] = ["Must be greater than zero."]
+    if terms.quantity <= 0:
+        errors["quantity"] = ["Must be greater than zero."]
+    if errors:
+        raise InvalidInput("The order is invalid; see details.", details=errors)
+
+    max_quantity = settings.OMS_MAX_ORDER_QUANTITY
+    if terms.quantity > max_quantity:
+        raise OrderLimitExceeded(
+            f"Quantity {terms.quantity} exceeds the per-order maximum of {max_quantity}.",
+            details={"quantity": [f"At most {max_quantity}."]},
+        )
+    # A MARKET order has no price to value it at; the quantity cap is what bounds it.
+    reference_price = terms.limit_price if terms.limit_price is not None else terms.stop_price
+    if reference_price is not None:
+        notional = terms.quantity * reference_price
+        max_notional = settings.OMS_MAX_ORDER_NOTIONAL
+        if notional > max_notional:
+            raise OrderLimitExceeded(
+                f"Notional {notional} exceeds the per-order maximum of {max_notional}.",
+                details={"quantity": [f"Quantity x price must be at most {max_notional}."]},
+            )
+
+
+# --- locking and the transition guard ------------------------------------------------------------
+
+
+def _lock_order(order_id: UUID) -> Order:
+    """Lock one order for the rest of the transaction. Many rows are locked in id order."""
+    try:
+        return Order.objects.select_for_update().get(pk=order_id)
+    except (Order.DoesNotExist, ValueError) as exc:
+        raise OrderNotFound(f"Order {order_id} does not exist.") from exc
+
+
+def _transition(
+    order: Order,
+    *,
+    to_status: str,
+    event: str,
+    actor: str,
+    data: dict | None = None,
+    also_update: tuple[str, ...] = (),
+) -> Order:
+    if to_status not in ALLOWED_TRANSITIONS[order.status]:
+        raise InvalidTransition(
+            f"Order is {order.status}; it cannot become {to_status}.",
+            details={"status": order.status},
+        )
+    from_status = order.status
+    order.status = to_status
+    order.save(update_fields=["status", "updated_at", *also_update])
+    OrderEvent.objects.create(
+        order=order,
+        type=event,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        data=data or {},
+    )
+    return order
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+def _account_for(*, user: AbstractBaseUser, account_code: str) -> Account:
+    if user.is_staff:
+        # Operators trade for any account; one they name for the first time comes into being.
+        account, _ = Account.objects.get_or_create(code=account_code)
+        return account
+    account = Account.objects.filter(code=account_code, users=user).first()
+    if account is None:
+        raise AccountForbidden(f"You may not trade for account {account_code}.")
+    return account
+
+
+def _venue_for(venue_code: str | None) -> Venue:
+    if venue_code is None or venue_code == settings.OMS_DEFAULT_VENUE:
+        return venue_get_or_create_default()
+    try:
+        return Venue.objects.get(code=venue_code)
+    except Venue.DoesNotExist as exc:
+        raise UnknownVenue(
+            f"Unknown venue {venue_code}.", details={"venue": ["No such venue."]}
+        ) from exc
+
+
+def order_create(
+    *,
+    user: AbstractBaseUser,
+    account_code: str,
+    client_order_id: str,
+    terms: OrderTerms,
+    venue_code: str | None = None,
+) -> tuple[Order, bool]:
+    """Accept an order into the queue. Returns (order, created).
+
+    Idempotent on (account, client_order_id): a replay with the same terms returns the
+    original order with created=False; different terms raise DuplicateClientOrderId.
+    Concurrent duplicates meet at the unique constraint, so exactly one row is created.
+    """
+    account = _account_for(user=user, account_code=account_code)
+    venue = _venue_for(venue_code)
+    order_terms_validate(terms=terms)
+    fingerprint = terms.fingerprint(venue_code=venue.code)
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                account=account,
+                client_order_id=client_order_id,
+                venue=venue,
+                status=OrderStatus.QUEUED,
+                request_fingerprint=fingerprint,
+                symbol=terms.symbol,
+                side=terms.side,
+                order_type=terms.order_type,
+                quantity=terms.quantity,
+                limit_price=terms.limit_price,
+                stop_price=terms.stop_price,
+                time_in_force=terms.time_in_force,
+            )
+            OrderEvent.objects.create(
+                order=order,
+                type=OrderEventType.CREATED,
+                to_status=OrderStatus.QUEUED,
+                actor=actor_label(user),
+            )
+    except IntegrityError:
+        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+        if existing is None:  # the conflict was some other constraint: not ours to hide
+            raise
+        if existing.request_fingerprint != fingerprint:
+            raise DuplicateClientOrderId(
+                f"clientOrderId {client_order_id} was already used for a different order.",
+                details={"orderId": str(existing.pk)},
+            ) from None
+        return existing, False
+    return order, True
+
+
+# --- client-driven changes --------------------------------------------------------------------
+
+_UNSET = object()
+
+
+def order_modify(
+    *,
+    order_id: UUID,
+    actor: str,
+    quantity: Decimal | None = None,
+    limit_price: Decimal | None | object = _UNSET,
+    stop_price: Decimal | None | object = _UNSET,
+) -> Order:
+    """Change quantity and/or prices of a queued order in place: it keeps its queue position."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.QUEUED:
+            raise InvalidTransition(
+                f"Order is {order.status}; only a queued order can be modified.",
+                details={"status": order.status},
+            )
+        before = _terms_of(order)
+        after = OrderTerms(
+            symbol=order.symbol,
+            side=order.side,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            quantity=order.quantity if quantity is None else quantity,
+            limit_price=order.limit_price if limit_price is _UNSET else limit_price,
+            stop_price=order.stop_price if stop_price is _UNSET else stop_price,
+        )
+        if after == before:
+            return order
+        order_terms_validate(terms=after)
+        changed = [f for f in ("quantity", "limit_price", "stop_price")
+                   if getattr(after, f) != getattr(before, f)]
+        for field in changed:
+            setattr(order, field, getattr(after, field))
+        order.save(update_fields=[*changed, "updated_at"])
+        OrderEvent.objects.create(
+            order=order,
+            type=OrderEventType.MODIFIED,
+            from_status=order.status,
+            to_status=order.status,
+            actor=actor,
+            data={
+                "before": {f: _canonical_decimal(getattr(before, f)) for f in changed},
+                "after": {f: _canonical_decimal(getattr(after, f)) for f in changed},
+            },
+        )
+        return order
+
+
+def _terms_of(order: Order) -> OrderTerms:
+    return OrderTerms(
+        symbol=order.symbol,
+        side=order.side,
+        order_type=order.order_type,
+        quantity=order.quantity,
+        limit_price=order.limit_price,
+        stop_price=order.stop_price,
+        time_in_force=order.time_in_force,
+    )
+
+
+def order_cancel(*, order_id: UUID, actor: str, reason: str = "") -> Order:
+    """Cancel a queued order: it leaves the queue and never reaches the venue."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.QUEUED:
+            raise InvalidTransition(
+                f"Order is {order.status}; only a queued order can be cancelled.",
+                details={"status": order.status},
+            )
+        return _transition(
+            order,
+            to_status=OrderStatus.CANCELED,
+            event=OrderEventType.CANCELED,
+            actor=actor,
+            data={"reason": reason} if reason else None,
+        )
+
+
+# --- venue- and schedule-driven changes ------------------------------------------------------
+
+
+def order_mark_sent(*, order_id: UUID, actor: str) -> Order:
+    """The dispatcher has put the NEW on the wire; the venue's answer is pending."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.QUEUED:
+            raise InvalidTransition(
+                f"Order is {order.status}; only a queued order can be sent.",
+                details={"status": order.status},
+            )
+        return _transition(
+            order, to_status=OrderStatus.PENDING_NEW, event=OrderEventType.SENT, actor=actor
+        )
+
+
+def order_acknowledge(*, order_id: UUID, actor: str) -> Order:
+    """The venue accepted the order: it is live."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.PENDING_NEW:
+            raise InvalidTransition(
+                f"Order is {order.status}; only a pending new order can be acknowledged.",
+                details={"status": order.status},
+            )
+        return _transition(
+            order, to_status=OrderStatus.NEW, event=OrderEventType.ACKNOWLEDGED, actor=actor
+        )
+
+
+def order_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
+    """The venue refused the order."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        return _transition(
+            order,
+            to_status=OrderStatus.REJECTED,
+            event=OrderEventType.REJECTED,
+            actor=actor,
+            data={"reason": reason},
+        )
+
+
+def order_fill(*, order_id: UUID, actor: str, quantity: Decimal, price: Decimal) -> Order:
+    """Record an execution of `quantity` at `price` reported by the venue."""
+    if quantity <= 0 or price <= 0:
+        raise InvalidInput("A fill needs a positive quantity and price.")
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        filled = order.filled_quantity + quantity
+        if filled > order.quantity:
+            raise InvalidTransition(
+                f"A fill of {quantity} would overfill the order "
+                f"({order.filled_quantity} of {order.quantity} filled).",
+                details={"status": order.status},
+            )
+        order.filled_quantity = filled
+        data = {"quantity": _canonical_decimal(quantity), "price": _canonical_decimal(price)}
+        pending = order.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE)
+        if filled < order.quantity and pending:
+            # A partial fill while a cancel/replace is pending leaves the request pending.
+            order.save(update_fields=["filled_quantity", "updated_at"])
+            OrderEvent.objects.create(
+                order=order, type=OrderEventType.FILLED, from_status=order.status,
+                to_status=order.status, actor=actor, data=data,
+            )
+            return order
+        to_status = (
+            OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
+        )
+        return _transition(
+            order,
+            to_status=to_status,
+            event=OrderEventType.FILLED,
+            actor=actor,
+            data=data,
+            also_update=("filled_quantity",),
+        )
+
+
+def order_expire(*, order_id: UUID, actor: str, reason: str) -> Order:
+    """Time in force ran out (a DAY order at the close)."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        return _transition(
+            order,
+            to_status=OrderStatus.EXPIRED,
+            event=OrderEventType.EXPIRED,
+            actor=actor,
+            data={"reason": reason},
+        )

@@ -1,0 +1,48 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import AccountFactory, OperatorFactory, UserFactory
+
+
+@pytest.fixture
+def operator(db):
+    return OperatorFactory(username="desk-operator")
+
+
+@pytest.fixture
+def trader(db):
+    """A client user holding account ACC-1."""
+    user = UserFactory(username="trader")
+    AccountFactory(code="ACC-1", users=[user])
+    return user
+
+
+@pytest.fixture
+def other_trader(db):
+    """A client user holding account ACC-2, and nothing of trader's."""
+    user = UserFactory(username="other-trader")
+    AccountFactory(code="ACC-2", users=[user])
+    return user
+
+
+def _token_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def trader_api(trader):
+    return _token_client(trader)
+
+
+@pytest.fixture
+def other_api(other_trader):
+    return _token_client(other_trader)
+
+
+@pytest.fixture
+def operator_api(operator):
+    return _token_client(operator)

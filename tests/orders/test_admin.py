@@ -1,0 +1,122 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from orders import services
+from orders.models import Order
+from tests.factories import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+def _change_form(order: Order, **changes) -> dict:
+    form = {
+        "quantity": str(order.quantity),
+        "limit_price": "" if order.limit_price is None else str(order.limit_price),
+        "stop_price": "" if order.stop_price is None else str(order.stop_price),
+        "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
+        "events-MIN_NUM_FORMS": "0", "events-MAX_NUM_FORMS": "1000",
+    }
+    form.update(changes)
+    return form
+
+
+def test_changelist_filters_and_search(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1", symbol="NVDA")
+    make_order(user=trader, account_code="ACC-1", symbol="MSFT")
+    url = reverse("admin:orders_order_changelist")
+
+    assert admin_client.get(url).status_code == 200
+    filtered = admin_client.get(url, {"symbol": "NVDA", "status__exact": "QUEUED"})
+    assert list(filtered.context["cl"].queryset) == [order]
+    searched = admin_client.get(url, {"q": str(order.pk)})
+    assert list(searched.context["cl"].queryset) == [order]
+    searched = admin_client.get(url, {"q": order.client_order_id})
+    assert list(searched.context["cl"].queryset) == [order]
+
+
+def test_editing_price_and_quantity_goes_through_the_service(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1")
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    response = admin_client.post(url, _change_form(order, quantity="25", limit_price="149.5"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    order.refresh_from_db()
+    assert (order.quantity, order.limit_price) == (Decimal("25"), Decimal("149.5"))
+    event = order.events.last()
+    assert (event.type, event.actor) == ("MODIFIED", "desk-operator")
+
+
+def test_admin_edit_applies_the_api_rules(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1")
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    missing_price = admin_client.post(url, _change_form(order, limit_price=""))
+    too_big = admin_client.post(url, _change_form(order, quantity="500000"))
+
+    assert missing_price.status_code == 200  # the form comes back with errors
+    assert "limit_price" in missing_price.context["adminform"].form.errors
+    assert too_big.context["adminform"].form.errors
+    order.refresh_from_db()
+    assert (order.quantity, order.limit_price) == (Decimal("10"), Decimal("150.25"))
+    assert order.events.count() == 1
+
+
+def test_admin_cannot_edit_an_order_that_left_the_queue(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1")
+    services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    response = admin_client.post(url, _change_form(order, quantity="1"))
+
+    assert response.status_code == 200
+    assert "only a queued order" in str(response.context["adminform"].form.errors)
+    order.refresh_from_db()
+    assert order.quantity == Decimal("10")
+
+
+def test_status_is_read_only_in_the_admin(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1")
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    admin_client.post(url, _change_form(order, status="FILLED"))
+
+    order.refresh_from_db()
+    assert order.status == "QUEUED"
+
+
+def test_cancel_action_cancels_queued_orders_and_reports_the_rest(admin_client, trader):
+    queued = make_order(user=trader, account_code="ACC-1")
+    sent = make_order(user=trader, account_code="ACC-1")
+    services.order_mark_sent(order_id=sent.pk, actor="system:dispatch")
+
+    response = admin_client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "cancel_selected_orders", "_selected_action": [queued.pk, sent.pk]},
+        follow=True,
+    )
+
+    queued.refresh_from_db()
+    sent.refresh_from_db()
+    assert (queued.status, sent.status) == ("CANCELED", "PENDING_NEW")
+    assert queued.events.last().actor == "desk-operator"
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("Cancelled 1 order" in m for m in shown)
+    assert any(str(sent.pk) in m and "Not cancelled" in m for m in shown)
+
+
+def test_client_users_have_no_admin(client, trader):
+    client.force_login(trader)
+
+    response = client.get(reverse("admin:orders_order_changelist"))
+
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
