@@ -105,6 +105,11 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Beat tasks reconcile desired with actual state, so a lost or late run is harmless;
+    # `expires` drops nudges that queued up while no worker was there to take them.
+    "sessions-reconcile": {"task": "sessions.reconcile", "schedule": 1.0, "options": {"expires": 5}},
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -160,6 +165,15 @@ OMS_DEFAULT_VENUE = env("OMS_DEFAULT_VENUE", default="XMOCK")
 OMS_THROTTLE_PER_SECOND = env.int("OMS_THROTTLE_PER_SECOND", default=100)
 OMS_MAX_ORDER_QUANTITY = Decimal(env.str("OMS_MAX_ORDER_QUANTITY", default="100000"))
 OMS_MAX_ORDER_NOTIONAL = Decimal(env.str("OMS_MAX_ORDER_NOTIONAL", default="1000000"))
+# How logon/logout reach venues (sessions.gateway); the mock exchange's gateway plugs in here.
+OMS_VENUE_GATEWAY = env("OMS_VENUE_GATEWAY", default="sessions.gateway.InProcessGateway")
+# New venues get a demo schedule open all day (UTC) so a fresh install trades at once;
+# off: 09:30-16:00 America/New_York, Monday to Friday.
+OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
+# A logon/logout unanswered this long is taken over by the next reconcile.
+OMS_SESSION_LEASE_SECONDS = env.int("OMS_SESSION_LEASE_SECONDS", default=30)
+# After a failed logon/logout, the next attempt waits this long.
+OMS_SESSION_RETRY_SECONDS = env.int("OMS_SESSION_RETRY_SECONDS", default=5)
 
 LOGGING = {
     "version": 1,

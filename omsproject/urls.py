@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("orders.urls")),
+    path("api/v1/", include("sessions.urls")),
 ]
 
 handler400 = "omsproject.errors.json_bad_request"

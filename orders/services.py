@@ -7,7 +7,9 @@ transaction.
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -32,9 +34,15 @@ from orders.models import (
     OrderEventType,
     OrderStatus,
     OrderType,
+    TimeInForce,
 )
+from sessions.errors import VenueClosed
+from sessions.services import session_check_accepting
 from venues.models import Venue
 from venues.services import venue_get_or_create_default
+
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,6 +210,14 @@ def order_create(
     order_terms_validate(terms=terms)
     fingerprint = terms.fingerprint(venue_code=venue.code)
     try:
+        session_check_accepting(venue_code=venue.code)
+    except VenueClosed:
+        # A replay of an order accepted while the venue was open still gets its answer.
+        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint=fingerprint), False
+    try:
         with transaction.atomic():
             order = Order.objects.create(
                 account=account,
@@ -227,13 +243,17 @@ def order_create(
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is None:  # the conflict was some other constraint: not ours to hide
             raise
-        if existing.request_fingerprint != fingerprint:
-            raise DuplicateClientOrderId(
-                f"clientOrderId {client_order_id} was already used for a different order.",
-                details={"orderId": str(existing.pk)},
-            ) from None
-        return existing, False
+        return _replay(existing, fingerprint=fingerprint), False
     return order, True
+
+
+def _replay(existing: Order, *, fingerprint: str) -> Order:
+    if existing.request_fingerprint != fingerprint:
+        raise DuplicateClientOrderId(
+            f"clientOrderId {existing.client_order_id} was already used for a different order.",
+            details={"orderId": str(existing.pk)},
+        )
+    return existing
 
 
 # --- client-driven changes --------------------------------------------------------------------
@@ -411,3 +431,31 @@ def order_expire(*, order_id: UUID, actor: str, reason: str) -> Order:
             actor=actor,
             data={"reason": reason},
         )
+
+
+def order_expire_day_orders(*, venue_code: str, closed_at: datetime) -> int:
+    """At a venue's close, expire its queued DAY orders accepted before the close.
+
+    GTC orders stay queued for the next session. Idempotent: a repeated close finds nothing
+    left to expire. Returns how many orders expired.
+    """
+    day_orders = Order.objects.filter(
+        venue_id=venue_code,
+        status=OrderStatus.QUEUED,
+        time_in_force=TimeInForce.DAY,
+        created_at__lt=closed_at,
+    )
+    expired = 0
+    for order_id in day_orders.order_by("pk").values_list("pk", flat=True).iterator():
+        try:
+            order_expire(
+                order_id=order_id,
+                actor="system:session-close",
+                reason=f"DAY order expired at the close of {venue_code}",
+            )
+            expired += 1
+        except InvalidTransition:
+            pass  # it left the queue (sent or cancelled) after we listed it: not ours now
+    if expired:
+        logger.info("expired %d DAY order(s) at the close of %s", expired, venue_code)
+    return expired

@@ -6,3 +6,6 @@ class TradingSessionsConfig(AppConfig):
     # django.contrib.sessions (needed by the admin) already owns the label "sessions".
     label = "trading_sessions"
     verbose_name = "Trading sessions"
+
+    def ready(self):
+        from sessions import receivers  # noqa: F401  (connects the signal receivers)

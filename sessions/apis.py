@@ -1,0 +1,100 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.response import Response
+
+from omsproject.schema import ERROR_RESPONSES
+from sessions import selectors, services
+from sessions.models import VenueSession
+from sessions.serializers import (
+    SessionDetailOutput,
+    SessionOutput,
+    SessionUpdateInput,
+    TradingHaltInput,
+    TradingHaltOutput,
+)
+
+_SCHEDULE_FIELDS = {
+    "timeZone": "time_zone",
+    "openTime": "open_time",
+    "closeTime": "close_time",
+    "weekdays": "weekdays",
+    "holidays": "holidays",
+}
+
+
+class IsOperatorOrReadOnly(BasePermission):
+    """Anyone signed in may look; only operators (staff) may change sessions or the halt."""
+
+    message = "Only operators may change trading sessions."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in SAFE_METHODS or user.is_staff
+
+
+class SessionListApi(GenericAPIView):
+    queryset = VenueSession.objects.none()  # for the schema only; reads go through selectors
+    serializer_class = SessionOutput
+    permission_classes = [IsOperatorOrReadOnly]
+
+    @extend_schema(responses={200: SessionOutput(many=True), **ERROR_RESPONSES})
+    def get(self, request):
+        return Response(SessionOutput(selectors.session_list_with_status(), many=True).data)
+
+
+class SessionDetailApi(GenericAPIView):
+    queryset = VenueSession.objects.none()  # for the schema only; reads go through selectors
+    serializer_class = SessionDetailOutput
+    permission_classes = [IsOperatorOrReadOnly]
+
+    def _detail(self, venue_code: str) -> Response:
+        session = services.session_get_or_create_for_venue(venue_code=venue_code)
+        session = selectors.session_with_status(
+            session, halted=selectors.trading_halt_get().halted
+        )
+        session.recent_events = selectors.session_recent_events(venue_code=venue_code)
+        return Response(SessionDetailOutput(session).data)
+
+    @extend_schema(responses={200: SessionDetailOutput, **ERROR_RESPONSES})
+    def get(self, request, venue):
+        return self._detail(venue)
+
+    @extend_schema(
+        request=SessionUpdateInput, responses={200: SessionDetailOutput, **ERROR_RESPONSES}
+    )
+    def patch(self, request, venue):
+        given = SessionUpdateInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        changes = {
+            field: data["schedule"][name]
+            for name, field in _SCHEDULE_FIELDS.items()
+            if name in data.get("schedule", {})
+        }
+        if "override" in data:
+            changes["override"] = data["override"]
+        services.session_update(venue_code=venue, actor=request.user.get_username(), **changes)
+        return self._detail(venue)
+
+
+class TradingHaltApi(GenericAPIView):
+    serializer_class = TradingHaltOutput
+    permission_classes = [IsOperatorOrReadOnly]
+
+    @extend_schema(responses={200: TradingHaltOutput, **ERROR_RESPONSES})
+    def get(self, request):
+        return Response(TradingHaltOutput(selectors.trading_halt_get()).data)
+
+    @extend_schema(request=TradingHaltInput, responses={200: TradingHaltOutput, **ERROR_RESPONSES})
+    def put(self, request):
+        given = TradingHaltInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        halt = services.trading_halt_set(
+            halted=given.validated_data["halted"],
+            reason=given.validated_data["reason"],
+            actor=request.user.get_username(),
+        )
+        return Response(TradingHaltOutput(halt).data)

@@ -1,0 +1,107 @@
+"""The sessions API's JSON shapes (camelCase). Input serializers check shape and types; the
+schedule rules live in sessions.services."""
+
+from rest_framework import serializers
+
+from orders.serializers import StrictSerializer
+from sessions.models import SessionOverride, SessionState
+
+
+class ScheduleOutput(serializers.Serializer):
+    timeZone = serializers.CharField(source="time_zone")
+    openTime = serializers.TimeField(source="open_time", help_text="Local wall time.")
+    closeTime = serializers.TimeField(
+        source="close_time", help_text="Local wall time; before openTime means the next day."
+    )
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(), help_text="ISO weekdays: 1 = Monday ... 7 = Sunday."
+    )
+    holidays = serializers.ListField(
+        child=serializers.DateField(), help_text="Local dates the window does not open."
+    )
+
+
+class SessionOutput(serializers.Serializer):
+    venue = serializers.CharField(source="venue_id")
+    schedule = ScheduleOutput(source="*")
+    state = serializers.ChoiceField(choices=SessionState.choices)
+    stateChangedAt = serializers.DateTimeField(source="state_changed_at")
+    override = serializers.ChoiceField(choices=SessionOverride.choices, allow_null=True)
+    halted = serializers.BooleanField(help_text="The global kill switch is on.")
+    isOpen = serializers.BooleanField(
+        source="desired.logged_on",
+        help_text="Orders are accepted now: the window is open or forced open, and trading "
+        "is not halted.",
+    )
+    windowOpen = serializers.BooleanField(
+        source="desired.schedule.is_open", help_text="The schedule alone says open."
+    )
+    nextOpen = serializers.DateTimeField(
+        source="desired.schedule.next_open",
+        allow_null=True,
+        help_text="The schedule's next opening (UTC); null if none within a year.",
+    )
+    nextClose = serializers.DateTimeField(
+        source="desired.schedule.next_close",
+        allow_null=True,
+        help_text="The close of the schedule's current window, or else of its next one.",
+    )
+
+
+class SessionEventOutput(serializers.Serializer):
+    type = serializers.CharField()
+    result = serializers.CharField(allow_blank=True)
+    actor = serializers.CharField()
+    reason = serializers.CharField(allow_blank=True)
+    sentAt = serializers.DateTimeField(source="sent_at", allow_null=True)
+    acknowledgedAt = serializers.DateTimeField(source="acknowledged_at", allow_null=True)
+    data = serializers.JSONField()
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class SessionDetailOutput(SessionOutput):
+    recentEvents = SessionEventOutput(
+        source="recent_events", many=True, help_text="The latest 50 history rows, newest first."
+    )
+
+
+class ScheduleInput(StrictSerializer):
+    timeZone = serializers.CharField(max_length=64, required=False)
+    openTime = serializers.TimeField(required=False)
+    closeTime = serializers.TimeField(required=False)
+    weekdays = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=7),
+        required=False,
+        allow_empty=True,
+        max_length=7,
+    )
+    holidays = serializers.ListField(
+        child=serializers.DateField(), required=False, allow_empty=True, max_length=1000
+    )
+
+
+class SessionUpdateInput(StrictSerializer):
+    override = serializers.ChoiceField(
+        choices=SessionOverride.choices,
+        allow_null=True,
+        required=False,
+        help_text='"OPEN", "CLOSED", or null to follow the schedule.',
+    )
+    schedule = ScheduleInput(required=False)
+
+    def validate(self, attrs):
+        if not attrs or attrs.get("schedule") == {}:
+            raise serializers.ValidationError("Give override and/or schedule fields.")
+        return attrs
+
+
+class TradingHaltOutput(serializers.Serializer):
+    halted = serializers.BooleanField()
+    reason = serializers.CharField(allow_blank=True)
+    changedBy = serializers.CharField(source="changed_by", allow_blank=True)
+    changedAt = serializers.DateTimeField(source="changed_at", allow_null=True)
+
+
+class TradingHaltInput(StrictSerializer):
+    halted = serializers.BooleanField()
+    reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")

@@ -1,0 +1,16 @@
+import pytest
+from django.conf import settings
+
+from sessions.services import session_update
+from venues.services import venue_get_or_create_default
+
+
+@pytest.fixture(autouse=True)
+def default_venue_open(db):
+    """Orders tests are about orders, not the clock: the default venue is forced open.
+
+    Session gating of intake is tested on its own (test_session_gating.py), with the clock
+    under control.
+    """
+    venue_get_or_create_default()
+    session_update(venue_code=settings.OMS_DEFAULT_VENUE, actor="tests", override="OPEN")
