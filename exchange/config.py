@@ -1,0 +1,169 @@
+"""Configuration values of the mock exchange and their parsing.
+
+The same parsers serve the command line, the environment and `PUT /venues/{venue}/config`,
+so a value that is valid in one place is valid in all of them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+DEFAULT_VENUE = "XMOCK"
+DEFAULT_PORT = 9001
+DEFAULT_RATE_LIMIT = 100
+DEFAULT_LATENCY_MS = "1-3"
+DEFAULT_REJECT_RATIO = 0.0
+# At ~1 KB per retained message this bounds each venue's log near 1 GB; a benchmark that
+# needs the whole run should page the log out with `?since=` before it wraps.
+DEFAULT_LOG_CAP = 1_000_000
+DEFAULT_SUMMARY_INTERVAL_S = 10.0
+
+# Anything slower than a minute is a typo, not a test scenario.
+MAX_LATENCY_MS = 60_000.0
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message says which and why."""
+
+
+def _format_ms(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Answer delay in milliseconds: fixed when low == high, else uniform in [low, high]."""
+
+    low_ms: float
+    high_ms: float
+
+    @classmethod
+    def parse(cls, value: Any) -> Latency:
+        """Accept 5, 2.5, "5" or "1-10"."""
+        if isinstance(value, bool):
+            raise ConfigError("latencyMs must be a number of milliseconds or a range 'low-high'")
+        if isinstance(value, (int, float)):
+            low = high = float(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            # No negative values are allowed, so the only '-' can be the range separator.
+            low_text, sep, high_text = text.partition("-")
+            try:
+                low = float(low_text)
+                high = float(high_text) if sep else low
+            except ValueError:
+                raise ConfigError(
+                    f"latencyMs {value!r} is neither milliseconds ('5') nor a range ('1-10')"
+                ) from None
+        else:
+            raise ConfigError("latencyMs must be a number of milliseconds or a range 'low-high'")
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ConfigError(f"latencyMs {value!r} is not finite")
+        if low < 0 or high < low:
+            raise ConfigError(f"latencyMs {value!r} must satisfy 0 <= low <= high")
+        if high > MAX_LATENCY_MS:
+            raise ConfigError(f"latencyMs {value!r} exceeds {MAX_LATENCY_MS:g} ms")
+        return cls(low, high)
+
+    def sample_seconds(self, rng: random.Random) -> float:
+        if self.low_ms == self.high_ms:
+            return self.low_ms / 1000.0
+        return rng.uniform(self.low_ms, self.high_ms) / 1000.0
+
+    def __str__(self) -> str:
+        if self.low_ms == self.high_ms:
+            return _format_ms(self.low_ms)
+        return f"{_format_ms(self.low_ms)}-{_format_ms(self.high_ms)}"
+
+
+def parse_rate_limit(value: Any) -> int:
+    # bool is an int subclass; `true` as a limit is a client bug worth a 400.
+    if isinstance(value, bool):
+        raise ConfigError("rateLimit must be a positive integer")
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            raise ConfigError(f"rateLimit {value!r} is not an integer") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or value < 1:
+        raise ConfigError(f"rateLimit {value!r} must be a positive integer")
+    return value
+
+
+def parse_reject_ratio(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ConfigError("rejectRatio must be a number between 0 and 1")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ConfigError(f"rejectRatio {value!r} is not a number") from None
+    if not isinstance(value, (int, float)) or not (0.0 <= float(value) <= 1.0):
+        raise ConfigError(f"rejectRatio {value!r} must be between 0 and 1")
+    return float(value)
+
+
+def parse_positive_int(name: str, value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} {value!r} is not an integer") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1")
+    return number
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """The behaviour knobs of one venue; tests and benchmarks change them at run time."""
+
+    rate_limit: int = DEFAULT_RATE_LIMIT
+    latency: Latency = field(default_factory=lambda: Latency.parse(DEFAULT_LATENCY_MS))
+    reject_ratio: float = DEFAULT_REJECT_RATIO
+
+    def updated(self, changes: dict[str, Any]) -> VenueConfig:
+        """Apply a `PUT /config` body; all fields are validated before any is applied."""
+        unknown = set(changes) - {"rateLimit", "latencyMs", "rejectRatio"}
+        if unknown:
+            raise ConfigError(f"unknown config fields: {', '.join(sorted(unknown))}")
+        new = self
+        if "rateLimit" in changes:
+            new = replace(new, rate_limit=parse_rate_limit(changes["rateLimit"]))
+        if "latencyMs" in changes:
+            new = replace(new, latency=Latency.parse(changes["latencyMs"]))
+        if "rejectRatio" in changes:
+            new = replace(new, reject_ratio=parse_reject_ratio(changes["rejectRatio"]))
+        return new
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rateLimit": self.rate_limit,
+            "latencyMs": str(self.latency),
+            "rejectRatio": self.reject_ratio,
+        }
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """Everything one exchange process needs; `create_app` takes only this."""
+
+    venues: tuple[str, ...] = (DEFAULT_VENUE,)
+    venue: VenueConfig = field(default_factory=VenueConfig)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    seed: str | None = None
+    log_cap: int = DEFAULT_LOG_CAP
+    summary_interval_s: float = DEFAULT_SUMMARY_INTERVAL_S
+
+    def __post_init__(self) -> None:
+        if not self.venues:
+            raise ConfigError("at least one venue is required")
+        if len(set(self.venues)) != len(self.venues):
+            raise ConfigError(f"venues repeated: {', '.join(self.venues)}")
+        if self.log_cap < 1:
+            raise ConfigError("log cap must be at least 1")
