@@ -14,7 +14,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "venues",
     "orders",
     "sessions.apps.TradingSessionsConfig",
+    "dispatch",
 ]
 
 MIDDLEWARE = [
@@ -109,7 +111,9 @@ CELERY_BEAT_SCHEDULE = {
     # Beat tasks reconcile desired with actual state, so a lost or late run is harmless;
     # `expires` drops nudges that queued up while no worker was there to take them.
     "sessions-reconcile": {"task": "sessions.reconcile", "schedule": 1.0, "options": {"expires": 5}},
+    "dispatch-sweep": {"task": "dispatch.sweep", "schedule": 2.0, "options": {"expires": 10}},
 }
+CELERY_TASK_ROUTES = {"dispatch.drain": {"queue": "dispatch"}}
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -165,8 +169,16 @@ OMS_DEFAULT_VENUE = env("OMS_DEFAULT_VENUE", default="XMOCK")
 OMS_THROTTLE_PER_SECOND = env.int("OMS_THROTTLE_PER_SECOND", default=100)
 OMS_MAX_ORDER_QUANTITY = Decimal(env.str("OMS_MAX_ORDER_QUANTITY", default="100000"))
 OMS_MAX_ORDER_NOTIONAL = Decimal(env.str("OMS_MAX_ORDER_NOTIONAL", default="1000000"))
-# How logon/logout reach venues (sessions.gateway); the mock exchange's gateway plugs in here.
-OMS_VENUE_GATEWAY = env("OMS_VENUE_GATEWAY", default="sessions.gateway.InProcessGateway")
+# How sessions and dispatch reach venues (venues/gateway.py): the mock exchange over HTTP.
+OMS_VENUE_GATEWAY = env("OMS_VENUE_GATEWAY", default="venues.gateway.HttpVenueGateway")
+OMS_EXCHANGE_URL = env("OMS_EXCHANGE_URL", default="http://127.0.0.1:9001")
+OMS_EXCHANGE_TIMEOUT_SECONDS = env.float("OMS_EXCHANGE_TIMEOUT_SECONDS", default=5.0)
+OMS_SENDER_COMP_ID = env("OMS_SENDER_COMP_ID", default="OMS")
+# The send limiter's window is 1 s plus this margin, which absorbs send-path jitter so the
+# limit holds as the venue counts (dispatch/limiter.py).
+OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=25)
+# A claimed request with no recorded answer after this long is resent (same ids) by the sweeper.
+OMS_DISPATCH_RESEND_AFTER_SECONDS = env.int("OMS_DISPATCH_RESEND_AFTER_SECONDS", default=5)
 # New venues get a demo schedule open all day (UTC) so a fresh install trades at once;
 # off: 09:30-16:00 America/New_York, Monday to Friday.
 OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
@@ -181,4 +193,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # One INFO line per venue message would drown the logs; errors still show.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("orders.urls")),
     path("api/v1/", include("sessions.urls")),
+    path("api/v1/", include("dispatch.urls")),
 ]
 
 handler400 = "omsproject.errors.json_bad_request"

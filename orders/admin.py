@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 
 from omsproject.errors import DomainError
 from orders import services
-from orders.models import Account, Order, OrderEvent, OrderStatus
+from orders.models import MODIFIABLE_STATUSES, Account, Order, OrderEvent, OrderStatus
 
 _EDITABLE = ("quantity", "limit_price", "stop_price")
 
@@ -20,7 +20,10 @@ class OrderEventInline(admin.TabularInline):
 
 
 class OrderAdminForm(forms.ModelForm):
-    """Checks a price/quantity edit with the same rules the API applies, before saving."""
+    """Checks a price/quantity edit with the same rules the API applies, before saving.
+
+    A queued order changes in place; a live one gets a MODIFY sent to the venue.
+    """
 
     class Meta:
         model = Order
@@ -29,10 +32,8 @@ class OrderAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         order = self.instance
-        if order.status != OrderStatus.QUEUED:
-            raise forms.ValidationError(
-                f"Order is {order.status}; only a queued order can be modified."
-            )
+        if order.status not in MODIFIABLE_STATUSES:
+            raise forms.ValidationError(f"Order is {order.status}; it cannot be modified now.")
         terms = services.OrderTerms(
             symbol=order.symbol,
             side=order.side,
@@ -89,17 +90,26 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected orders", permissions=["change"])
     def cancel_selected_orders(self, request, queryset):
-        cancelled, refused = 0, []
+        cancelled, requested, refused = 0, 0, []
         for order_id in queryset.order_by("pk").values_list("pk", flat=True):
             try:
-                services.order_cancel(
+                order = services.order_cancel(
                     order_id=order_id, actor=services.actor_label(request.user)
                 )
-                cancelled += 1
             except DomainError as exc:
                 refused.append(f"{order_id}: {exc.message}")
+                continue
+            if order.status == OrderStatus.CANCELED:
+                cancelled += 1
+            else:
+                requested += 1
         if cancelled:
             self.message_user(request, f"Cancelled {cancelled} order(s).", messages.SUCCESS)
+        if requested:
+            self.message_user(
+                request, f"Cancel sent to the venue for {requested} live order(s).",
+                messages.SUCCESS,
+            )
         if refused:
             self.message_user(
                 request, "Not cancelled: " + "; ".join(refused), messages.WARNING

@@ -7,6 +7,7 @@ from rest_framework.response import Response
 from omsproject.schema import ERROR_RESPONSES
 from orders import selectors, services
 from orders.filters import OrderFilter
+from orders.models import OrderStatus
 from orders.serializers import (
     OrderCreateInput,
     OrderCreateOutput,
@@ -75,13 +76,19 @@ class OrderDetailApi(GenericAPIView):
 
     def _detail(self, request, order_id):
         order = selectors.order_get_for_user(user=request.user, order_id=order_id)
-        return Response(OrderDetailOutput(order).data)
+        # 202: the venue has yet to answer the MODIFY / CANCEL this request queued.
+        pending = order.status in (OrderStatus.PENDING_CANCEL, OrderStatus.PENDING_REPLACE)
+        code = status.HTTP_202_ACCEPTED if pending and request.method != "GET" else 200
+        return Response(OrderDetailOutput(order).data, status=code)
 
     @extend_schema(responses={200: OrderDetailOutput, **ERROR_RESPONSES})
     def get(self, request, order_id):
         return self._detail(request, order_id)
 
-    @extend_schema(request=OrderModifyInput, responses={200: OrderDetailOutput, **ERROR_RESPONSES})
+    @extend_schema(
+        request=OrderModifyInput,
+        responses={200: OrderDetailOutput, 202: OrderDetailOutput, **ERROR_RESPONSES},
+    )
     def patch(self, request, order_id):
         selectors.order_get_for_user(user=request.user, order_id=order_id)
         given = OrderModifyInput(data=request.data)
@@ -98,7 +105,10 @@ class OrderDetailApi(GenericAPIView):
         )
         return self._detail(request, order_id)
 
-    @extend_schema(request=None, responses={200: OrderDetailOutput, **ERROR_RESPONSES})
+    @extend_schema(
+        request=None,
+        responses={200: OrderDetailOutput, 202: OrderDetailOutput, **ERROR_RESPONSES},
+    )
     def delete(self, request, order_id):
         selectors.order_get_for_user(user=request.user, order_id=order_id)
         services.order_cancel(order_id=order_id, actor=services.actor_label(request.user))

@@ -74,13 +74,20 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING_REPLACE: frozenset(
         {S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.EXPIRED}
     ),
-    S.PENDING_CANCEL: frozenset({S.CANCELED, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED}),
+    S.PENDING_CANCEL: frozenset(
+        {S.CANCELED, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED, S.REJECTED}
+    ),
     S.FILLED: frozenset(),
     S.CANCELED: frozenset(),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
 }
 TERMINAL_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
+# Queued: changed in place. Live: a MODIFY / CANCEL goes to the venue.
+MODIFIABLE_STATUSES = frozenset({S.QUEUED, S.NEW, S.PARTIALLY_FILLED})
+CANCELLABLE_STATUSES = frozenset(
+    {S.QUEUED, S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.PENDING_REPLACE}
+)
 del S
 
 
@@ -136,7 +143,12 @@ class Order(models.Model):
 
 class OrderEventType(models.TextChoices):
     CREATED = "CREATED"
-    MODIFIED = "MODIFIED"
+    MODIFIED = "MODIFIED"  # in place, while queued
+    REPLACE_REQUESTED = "REPLACE_REQUESTED"
+    REPLACED = "REPLACED"
+    REPLACE_REJECTED = "REPLACE_REJECTED"
+    CANCEL_REQUESTED = "CANCEL_REQUESTED"
+    CANCEL_REJECTED = "CANCEL_REJECTED"
     CANCELED = "CANCELED"
     SENT = "SENT"
     ACKNOWLEDGED = "ACKNOWLEDGED"
@@ -149,7 +161,7 @@ class OrderEvent(models.Model):
     """The audit trail: one row per change to an order, written in the change's transaction."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=16, choices=OrderEventType.choices)
+    type = models.CharField(max_length=24, choices=OrderEventType.choices)
     from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
     actor = models.CharField(max_length=150, help_text="Username, or system:<component>.")

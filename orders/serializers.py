@@ -1,16 +1,13 @@
 """The API's JSON shapes (camelCase). Input serializers check shape and types only; the
 rules that decide whether an order can be traded live in orders.services."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dispatch.serializers import VenueRequestOutput
+from omsproject.serializer_fields import PlainDecimalField
+
 from orders.models import PRICE_DIGITS, QUANTITY_DIGITS, OrderType, Side, TimeInForce
-
-
-class PlainDecimalField(serializers.DecimalField):
-    """A decimal rendered exactly, as a string without trailing zeros: "320.5", "10"."""
-
-    def to_representation(self, value):
-        return None if value is None else format(value.normalize(), "f")
 
 
 class StrictSerializer(serializers.Serializer):
@@ -80,6 +77,11 @@ class OrderOutput(serializers.Serializer):
 
 class OrderDetailOutput(OrderOutput):
     events = OrderEventOutput(many=True)
+    requests = serializers.SerializerMethodField()
+
+    @extend_schema_field(VenueRequestOutput(many=True))
+    def get_requests(self, order):
+        return VenueRequestOutput(order.requests.all(), many=True).data
 
 
 class OrderCreateOutput(OrderOutput):

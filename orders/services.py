@@ -28,6 +28,8 @@ from orders.errors import (
 from omsproject.errors import InvalidInput
 from orders.models import (
     ALLOWED_TRANSITIONS,
+    CANCELLABLE_STATUSES,
+    MODIFIABLE_STATUSES,
     Account,
     Order,
     OrderEvent,
@@ -36,6 +38,8 @@ from orders.models import (
     OrderType,
     TimeInForce,
 )
+from dispatch.models import RequestKind, RequestState, VenueRequest
+from dispatch.nudge import dispatch_nudge
 from sessions.errors import VenueClosed
 from sessions.services import session_check_accepting
 from venues.models import Venue
@@ -239,6 +243,7 @@ def order_create(
                 to_status=OrderStatus.QUEUED,
                 actor=actor_label(user),
             )
+            _enqueue(order, kind=RequestKind.NEW)
     except IntegrityError:
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is None:  # the conflict was some other constraint: not ours to hide
@@ -256,9 +261,52 @@ def _replay(existing: Order, *, fingerprint: str) -> Order:
     return existing
 
 
+# --- the outbound queue ------------------------------------------------------------------------
+
+
+def _enqueue(order: Order, *, kind: str, terms: OrderTerms | None = None) -> None:
+    """Queue a request for the order's venue, in the caller's transaction; nudge on commit."""
+    VenueRequest.objects.create(
+        order=order,
+        venue_id=order.venue_id,
+        kind=kind,
+        quantity=terms.quantity if terms else None,
+        limit_price=terms.limit_price if terms else None,
+        stop_price=terms.stop_price if terms else None,
+    )
+    venue_code = order.venue_id
+    transaction.on_commit(lambda: dispatch_nudge(venue_code=venue_code))
+
+
+def _withdraw_queued_requests(order: Order) -> None:
+    # The order is closed (or its NEW cancelled in the queue): what still waits is never sent.
+    VenueRequest.objects.filter(order=order, state=RequestState.QUEUED).update(
+        state=RequestState.WITHDRAWN
+    )
+
+
+def _record(order: Order, *, event: str, actor: str, data: dict | None = None) -> Order:
+    """An audit event that changes no status (e.g. a venue answer while a cancel is pending)."""
+    OrderEvent.objects.create(
+        order=order, type=event, from_status=order.status, to_status=order.status,
+        actor=actor, data=data or {},
+    )
+    return order
+
+
+def _live_status(order: Order) -> str:
+    """The status a live order returns to when a pending replace or cancel is resolved."""
+    return OrderStatus.PARTIALLY_FILLED if order.filled_quantity else OrderStatus.NEW
+
+
+def _decimals(terms: dict) -> dict:
+    return {field: _canonical_decimal(value) for field, value in terms.items()}
+
+
 # --- client-driven changes --------------------------------------------------------------------
 
 _UNSET = object()
+_MODIFIABLE = ("quantity", "limit_price", "stop_price")
 
 
 def order_modify(
@@ -269,12 +317,18 @@ def order_modify(
     limit_price: Decimal | None | object = _UNSET,
     stop_price: Decimal | None | object = _UNSET,
 ) -> Order:
-    """Change quantity and/or prices of a queued order in place: it keeps its queue position."""
+    """Change quantity and/or prices.
+
+    A queued order changes in place and keeps its queue position (its NEW is sent with the
+    terms the order has when it is claimed). A live order (NEW, PARTIALLY_FILLED) becomes
+    PENDING_REPLACE and a MODIFY joins the venue's queue; the terms change when the venue
+    accepts it.
+    """
     with transaction.atomic():
         order = _lock_order(order_id)
-        if order.status != OrderStatus.QUEUED:
+        if order.status not in MODIFIABLE_STATUSES:
             raise InvalidTransition(
-                f"Order is {order.status}; only a queued order can be modified.",
+                f"Order is {order.status}; it cannot be modified now.",
                 details={"status": order.status},
             )
         before = _terms_of(order)
@@ -290,23 +344,26 @@ def order_modify(
         if after == before:
             return order
         order_terms_validate(terms=after)
-        changed = [f for f in ("quantity", "limit_price", "stop_price")
-                   if getattr(after, f) != getattr(before, f)]
+        if after.quantity <= order.filled_quantity:
+            raise InvalidInput(
+                f"Quantity must stay above the {order.filled_quantity} already filled.",
+                details={"quantity": ["At most the filled quantity."]},
+            )
+        changed = [f for f in _MODIFIABLE if getattr(after, f) != getattr(before, f)]
+        data = {
+            "before": _decimals({f: getattr(before, f) for f in changed}),
+            "after": _decimals({f: getattr(after, f) for f in changed}),
+        }
+        if order.status != OrderStatus.QUEUED:
+            _enqueue(order, kind=RequestKind.MODIFY, terms=after)
+            return _transition(
+                order, to_status=OrderStatus.PENDING_REPLACE,
+                event=OrderEventType.REPLACE_REQUESTED, actor=actor, data=data,
+            )
         for field in changed:
             setattr(order, field, getattr(after, field))
         order.save(update_fields=[*changed, "updated_at"])
-        OrderEvent.objects.create(
-            order=order,
-            type=OrderEventType.MODIFIED,
-            from_status=order.status,
-            to_status=order.status,
-            actor=actor,
-            data={
-                "before": {f: _canonical_decimal(getattr(before, f)) for f in changed},
-                "after": {f: _canonical_decimal(getattr(after, f)) for f in changed},
-            },
-        )
-        return order
+        return _record(order, event=OrderEventType.MODIFIED, actor=actor, data=data)
 
 
 def _terms_of(order: Order) -> OrderTerms:
@@ -322,20 +379,30 @@ def _terms_of(order: Order) -> OrderTerms:
 
 
 def order_cancel(*, order_id: UUID, actor: str, reason: str = "") -> Order:
-    """Cancel a queued order: it leaves the queue and never reaches the venue."""
+    """Cancel an order.
+
+    A queued order is cancelled at once: its NEW leaves the queue and never reaches the
+    venue. An order at the venue (or on its way there) becomes PENDING_CANCEL and a CANCEL
+    joins the venue's queue, sent after any earlier request of the same order is answered.
+    """
+    data = {"reason": reason} if reason else None
     with transaction.atomic():
         order = _lock_order(order_id)
-        if order.status != OrderStatus.QUEUED:
+        if order.status == OrderStatus.QUEUED:
+            _withdraw_queued_requests(order)
+            return _transition(
+                order, to_status=OrderStatus.CANCELED, event=OrderEventType.CANCELED,
+                actor=actor, data=data,
+            )
+        if order.status not in CANCELLABLE_STATUSES:
             raise InvalidTransition(
-                f"Order is {order.status}; only a queued order can be cancelled.",
+                f"Order is {order.status}; it cannot be cancelled now.",
                 details={"status": order.status},
             )
+        _enqueue(order, kind=RequestKind.CANCEL)
         return _transition(
-            order,
-            to_status=OrderStatus.CANCELED,
-            event=OrderEventType.CANCELED,
-            actor=actor,
-            data={"reason": reason} if reason else None,
+            order, to_status=OrderStatus.PENDING_CANCEL,
+            event=OrderEventType.CANCEL_REQUESTED, actor=actor, data=data,
         )
 
 
@@ -343,7 +410,7 @@ def order_cancel(*, order_id: UUID, actor: str, reason: str = "") -> Order:
 
 
 def order_mark_sent(*, order_id: UUID, actor: str) -> Order:
-    """The dispatcher has put the NEW on the wire; the venue's answer is pending."""
+    """The dispatcher is putting the NEW on the wire; the venue's answer is pending."""
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.status != OrderStatus.QUEUED:
@@ -357,9 +424,11 @@ def order_mark_sent(*, order_id: UUID, actor: str) -> Order:
 
 
 def order_acknowledge(*, order_id: UUID, actor: str) -> Order:
-    """The venue accepted the order: it is live."""
+    """The venue accepted the NEW: the order is live (a cancel sent meanwhile stays pending)."""
     with transaction.atomic():
         order = _lock_order(order_id)
+        if order.status == OrderStatus.PENDING_CANCEL:
+            return _record(order, event=OrderEventType.ACKNOWLEDGED, actor=actor)
         if order.status != OrderStatus.PENDING_NEW:
             raise InvalidTransition(
                 f"Order is {order.status}; only a pending new order can be acknowledged.",
@@ -371,15 +440,98 @@ def order_acknowledge(*, order_id: UUID, actor: str) -> Order:
 
 
 def order_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
-    """The venue refused the order."""
+    """The venue refused the NEW: the order is closed and nothing else of it is sent."""
     with transaction.atomic():
         order = _lock_order(order_id)
+        if order.status not in (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL):
+            raise InvalidTransition(
+                f"Order is {order.status}; only a pending new order can be rejected.",
+                details={"status": order.status},
+            )
+        _withdraw_queued_requests(order)
         return _transition(
-            order,
-            to_status=OrderStatus.REJECTED,
-            event=OrderEventType.REJECTED,
-            actor=actor,
-            data={"reason": reason},
+            order, to_status=OrderStatus.REJECTED, event=OrderEventType.REJECTED,
+            actor=actor, data={"reason": reason},
+        )
+
+
+def order_replace_accept(
+    *,
+    order_id: UUID,
+    actor: str,
+    quantity: Decimal,
+    limit_price: Decimal | None,
+    stop_price: Decimal | None,
+) -> Order:
+    """The venue accepted a MODIFY: the new terms hold."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status not in (OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_CANCEL):
+            raise InvalidTransition(
+                f"Order is {order.status}; no replace is pending.",
+                details={"status": order.status},
+            )
+        terms = {"quantity": quantity, "limit_price": limit_price, "stop_price": stop_price}
+        data = {
+            "before": _decimals({f: getattr(order, f) for f in _MODIFIABLE}),
+            "after": _decimals(terms),
+        }
+        for field, value in terms.items():
+            setattr(order, field, value)
+        if order.status == OrderStatus.PENDING_CANCEL:
+            order.save(update_fields=[*_MODIFIABLE, "updated_at"])
+            return _record(order, event=OrderEventType.REPLACED, actor=actor, data=data)
+        return _transition(
+            order, to_status=_live_status(order), event=OrderEventType.REPLACED, actor=actor,
+            data=data, also_update=_MODIFIABLE,
+        )
+
+
+def order_replace_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
+    """The venue refused a MODIFY: the order keeps its terms."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        data = {"reason": reason}
+        if order.status == OrderStatus.PENDING_CANCEL:
+            return _record(order, event=OrderEventType.REPLACE_REJECTED, actor=actor, data=data)
+        if order.status != OrderStatus.PENDING_REPLACE:
+            raise InvalidTransition(
+                f"Order is {order.status}; no replace is pending.",
+                details={"status": order.status},
+            )
+        return _transition(
+            order, to_status=_live_status(order), event=OrderEventType.REPLACE_REJECTED,
+            actor=actor, data=data,
+        )
+
+
+def order_cancel_accept(*, order_id: UUID, actor: str) -> Order:
+    """The venue cancelled the order."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.PENDING_CANCEL:
+            raise InvalidTransition(
+                f"Order is {order.status}; no cancel is pending.",
+                details={"status": order.status},
+            )
+        _withdraw_queued_requests(order)
+        return _transition(
+            order, to_status=OrderStatus.CANCELED, event=OrderEventType.CANCELED, actor=actor
+        )
+
+
+def order_cancel_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
+    """The venue refused the CANCEL: the order stays live."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.PENDING_CANCEL:
+            raise InvalidTransition(
+                f"Order is {order.status}; no cancel is pending.",
+                details={"status": order.status},
+            )
+        return _transition(
+            order, to_status=_live_status(order), event=OrderEventType.CANCEL_REJECTED,
+            actor=actor, data={"reason": reason},
         )
 
 
@@ -402,11 +554,7 @@ def order_fill(*, order_id: UUID, actor: str, quantity: Decimal, price: Decimal)
         if filled < order.quantity and pending:
             # A partial fill while a cancel/replace is pending leaves the request pending.
             order.save(update_fields=["filled_quantity", "updated_at"])
-            OrderEvent.objects.create(
-                order=order, type=OrderEventType.FILLED, from_status=order.status,
-                to_status=order.status, actor=actor, data=data,
-            )
-            return order
+            return _record(order, event=OrderEventType.FILLED, actor=actor, data=data)
         to_status = (
             OrderStatus.FILLED if filled == order.quantity else OrderStatus.PARTIALLY_FILLED
         )
@@ -424,6 +572,7 @@ def order_expire(*, order_id: UUID, actor: str, reason: str) -> Order:
     """Time in force ran out (a DAY order at the close)."""
     with transaction.atomic():
         order = _lock_order(order_id)
+        _withdraw_queued_requests(order)
         return _transition(
             order,
             to_status=OrderStatus.EXPIRED,

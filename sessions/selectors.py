@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from sessions.errors import VenueNotFound
@@ -96,3 +97,24 @@ def session_list_with_status(*, now: datetime | None = None) -> list[VenueSessio
 
 def session_recent_events(*, venue_code: str, limit: int = 50) -> list[SessionEvent]:
     return list(SessionEvent.objects.filter(session_id=venue_code).order_by("-id")[:limit])
+
+
+def session_hold_for_send(*, venue_code: str) -> bool:
+    """In the caller's transaction: may orders go on the wire to this venue, and keep it so.
+
+    On PostgreSQL the venue's session row and the halt row are share-locked until the
+    caller commits, so a logout (reconcile) or a halt, which lock those rows for update,
+    waits for sends already under way, and no send starts after either has committed.
+    """
+    session_table = VenueSession._meta.db_table
+    halt_table = TradingHalt._meta.db_table
+    share = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT state FROM {session_table} WHERE venue_id = %s{share}", [venue_code]
+        )
+        row = cursor.fetchone()
+        cursor.execute(f"SELECT halted FROM {halt_table} WHERE id = %s{share}",
+                       [TradingHalt.SINGLETON_PK])
+        halt = cursor.fetchone()
+    return row is not None and row[0] == SessionState.LOGGED_ON and not (halt and halt[0])

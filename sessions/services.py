@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from omsproject.errors import InvalidInput
 from sessions.errors import TradingHalted, VenueClosed, VenueNotFound
-from sessions.gateway import GatewayAck, VenueGateway, gateway_get
+from venues.gateway import GatewayAck, VenueGateway, gateway_get
 from sessions.models import (
     SessionEvent,
     SessionEventResult,
@@ -517,3 +517,22 @@ def _announce_window_close(*, venue_code: str, now: datetime | None) -> None:
         )
         session.close_announced_at = closed_at
         session.save(update_fields=["close_announced_at", "updated_at"])
+
+
+def session_mark_dropped(*, venue_code: str, reason: str, actor: str = "system:dispatch") -> None:
+    """The venue says we are not logged on although we thought we were (it restarted, or
+    dropped the session): record it and let the next reconcile log on again."""
+    with transaction.atomic():
+        session = _lock_session(venue_code)
+        if session.state != SessionState.LOGGED_ON:
+            return
+        now = timezone.now()
+        session.state = SessionState.LOGGED_OUT
+        session.state_changed_at = now
+        session.save(update_fields=["state", "state_changed_at", "updated_at"])
+        SessionEvent.objects.create(
+            session=session, type=SessionEventType.LOGOUT, actor=actor, reason=reason[:200],
+            result=SessionEventResult.ACKNOWLEDGED, sent_at=now, acknowledged_at=now,
+            created_at=now, data={"dropped_by_venue": True},
+        )
+    logger.warning("venue %s dropped our session: %s", venue_code, reason)

@@ -70,7 +70,7 @@ def test_admin_edit_applies_the_api_rules(admin_client, trader):
     assert order.events.count() == 1
 
 
-def test_admin_cannot_edit_an_order_that_left_the_queue(admin_client, trader):
+def test_admin_cannot_edit_an_order_whose_new_is_on_the_wire(admin_client, trader):
     order = make_order(user=trader, account_code="ACC-1")
     services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
     url = reverse("admin:orders_order_change", args=[order.pk])
@@ -78,9 +78,23 @@ def test_admin_cannot_edit_an_order_that_left_the_queue(admin_client, trader):
     response = admin_client.post(url, _change_form(order, quantity="1"))
 
     assert response.status_code == 200
-    assert "only a queued order" in str(response.context["adminform"].form.errors)
+    assert "cannot be modified now" in str(response.context["adminform"].form.errors)
     order.refresh_from_db()
     assert order.quantity == Decimal("10")
+
+
+def test_admin_edit_of_a_live_order_requests_a_replace(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1")
+    services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
+    services.order_acknowledge(order_id=order.pk, actor="system:dispatch")
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    admin_client.post(url, _change_form(order, quantity="12"))
+
+    order.refresh_from_db()
+    assert (order.status, order.quantity) == ("PENDING_REPLACE", Decimal("10"))
+    modify = order.requests.get(kind="MODIFY")
+    assert (modify.state, modify.quantity) == ("QUEUED", Decimal("12"))
 
 
 def test_status_is_read_only_in_the_admin(admin_client, trader):
@@ -93,24 +107,32 @@ def test_status_is_read_only_in_the_admin(admin_client, trader):
     assert order.status == "QUEUED"
 
 
-def test_cancel_action_cancels_queued_orders_and_reports_the_rest(admin_client, trader):
+def test_cancel_action_cancels_and_reports_what_it_could_not(admin_client, trader):
     queued = make_order(user=trader, account_code="ACC-1")
-    sent = make_order(user=trader, account_code="ACC-1")
-    services.order_mark_sent(order_id=sent.pk, actor="system:dispatch")
+    live = make_order(user=trader, account_code="ACC-1")
+    services.order_mark_sent(order_id=live.pk, actor="system:dispatch")
+    services.order_acknowledge(order_id=live.pk, actor="system:dispatch")
+    closed = make_order(user=trader, account_code="ACC-1")
+    services.order_cancel(order_id=closed.pk, actor="trader")
 
     response = admin_client.post(
         reverse("admin:orders_order_changelist"),
-        {"action": "cancel_selected_orders", "_selected_action": [queued.pk, sent.pk]},
+        {"action": "cancel_selected_orders",
+         "_selected_action": [queued.pk, live.pk, closed.pk]},
         follow=True,
     )
 
-    queued.refresh_from_db()
-    sent.refresh_from_db()
-    assert (queued.status, sent.status) == ("CANCELED", "PENDING_NEW")
+    for order in (queued, live, closed):
+        order.refresh_from_db()
+    assert (queued.status, live.status, closed.status) == (
+        "CANCELED", "PENDING_CANCEL", "CANCELED"
+    )
     assert queued.events.last().actor == "desk-operator"
+    assert live.requests.filter(kind="CANCEL", state="QUEUED").count() == 1
     shown = [str(m) for m in response.context["messages"]]
-    assert any("Cancelled 1 order" in m for m in shown)
-    assert any(str(sent.pk) in m and "Not cancelled" in m for m in shown)
+    assert any("Cancelled 1 order" in m for m in shown), shown
+    assert any("Cancel sent to the venue for 1 live order" in m for m in shown), shown
+    assert any(str(closed.pk) in m and "Not cancelled" in m for m in shown)
 
 
 def test_client_users_have_no_admin(client, trader):

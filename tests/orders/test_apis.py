@@ -310,11 +310,30 @@ def test_delete_cancels_and_then_state_forbids_changes(trader, trader_api):
                  "invalid_transition")
 
 
-def test_sent_order_cannot_be_changed_in_place(trader, trader_api):
+def test_modify_and_cancel_of_a_live_order_answer_202_while_the_venue_decides(
+    trader, trader_api
+):
+    order = make_order(user=trader, account_code="ACC-1")
+    services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
+    services.order_acknowledge(order_id=order.pk, actor="system:dispatch")
+    url = f"{ORDERS}/{order.pk}"
+
+    modify = trader_api.patch(url, {"quantity": 11}, format="json")
+    assert modify.status_code == 202
+    assert (modify.json()["status"], modify.json()["quantity"]) == ("PENDING_REPLACE", "10")
+    cancel = trader_api.delete(url)
+    assert cancel.status_code == 202
+    assert cancel.json()["status"] == "PENDING_CANCEL"
+    assert [r["kind"] for r in cancel.json()["requests"]] == ["NEW", "MODIFY", "CANCEL"]
+    assert_error(trader_api.delete(url), 409, "invalid_transition")
+
+
+def test_order_whose_new_is_on_the_wire_cannot_be_modified(trader, trader_api):
     order = make_order(user=trader, account_code="ACC-1")
     services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
 
-    assert_error(trader_api.delete(f"{ORDERS}/{order.pk}"), 409, "invalid_transition")
+    assert_error(trader_api.patch(f"{ORDERS}/{order.pk}", {"quantity": 1}, format="json"),
+                 409, "invalid_transition")
 
 
 # --- schema, docs, health, errors ------------------------------------------------------------------

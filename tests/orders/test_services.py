@@ -202,6 +202,43 @@ def test_modify_with_no_change_writes_no_event(trader):
     assert order.events.count() == 1
 
 
+def test_modify_and_cancel_of_a_live_order_queue_venue_requests(trader):
+    order = _order_in("NEW", trader)
+
+    services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("12"))
+    order.refresh_from_db()
+    assert (order.status, order.quantity) == ("PENDING_REPLACE", Decimal("10"))
+    services.order_cancel(order_id=order.pk, actor="trader")
+    order.refresh_from_db()
+    assert order.status == "PENDING_CANCEL"
+    assert [(r.kind, r.state, r.quantity) for r in order.requests.order_by("id")] == [
+        ("NEW", "QUEUED", None), ("MODIFY", "QUEUED", Decimal("12")), ("CANCEL", "QUEUED", None)
+    ]
+
+
+def test_a_replace_accepted_by_the_venue_applies_the_new_terms(trader):
+    order = _order_in("PENDING_REPLACE", trader)
+
+    services.order_replace_accept(order_id=order.pk, actor="venue", quantity=Decimal("7"),
+                                  limit_price=Decimal("149"), stop_price=None)
+
+    order.refresh_from_db()
+    assert (order.status, order.quantity, order.limit_price) == (
+        "NEW", Decimal("7"), Decimal("149")
+    )
+
+
+def test_closing_an_order_withdraws_what_it_still_has_queued(trader):
+    order = _order_in("PENDING_NEW", trader)
+    services.order_cancel(order_id=order.pk, actor="trader")  # CANCEL waits behind the NEW
+
+    services.order_reject(order_id=order.pk, actor="venue", reason="unknown symbol")
+
+    order.refresh_from_db()
+    assert order.status == "REJECTED"
+    assert not order.requests.filter(state="QUEUED").exists()
+
+
 def test_cancel_of_a_queued_order_is_final(trader):
     order = make_order(user=trader, account_code="ACC-1")
 
@@ -210,6 +247,7 @@ def test_cancel_of_a_queued_order_is_final(trader):
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELED
     assert order.events.last().type == "CANCELED"
+    assert order.requests.get().state == "WITHDRAWN"  # its NEW left the queue unsent
     with pytest.raises(InvalidTransition):
         services.order_cancel(order_id=order.pk, actor="trader")
     with pytest.raises(InvalidTransition):
@@ -221,28 +259,45 @@ def test_cancel_of_a_queued_order_is_final(trader):
 # rather than read from the code, so a change to the allowed transitions must change this too.
 
 ALL = set(OrderStatus.values)
+LIVE = {"NEW", "PARTIALLY_FILLED"}
 ACTS_FROM = {
-    "modify": {"QUEUED"},
-    "cancel": {"QUEUED"},
+    "modify": {"QUEUED"} | LIVE,
+    "cancel": {"QUEUED", "PENDING_NEW", "PENDING_REPLACE"} | LIVE,
     "mark_sent": {"QUEUED"},
-    "acknowledge": {"PENDING_NEW"},
-    "reject": {"PENDING_NEW"},
+    "acknowledge": {"PENDING_NEW", "PENDING_CANCEL"},
+    "reject": {"PENDING_NEW", "PENDING_CANCEL"},
+    "replace_accept": {"PENDING_REPLACE", "PENDING_CANCEL"},
+    "replace_reject": {"PENDING_REPLACE", "PENDING_CANCEL"},
+    "cancel_accept": {"PENDING_CANCEL"},
+    "cancel_reject": {"PENDING_CANCEL"},
     "expire": {"QUEUED", "NEW", "PARTIALLY_FILLED", "PENDING_CANCEL", "PENDING_REPLACE"},
     "partial_fill": {"PENDING_NEW", "NEW", "PARTIALLY_FILLED", "PENDING_CANCEL",
                      "PENDING_REPLACE"},
     "complete_fill": {"PENDING_NEW", "NEW", "PARTIALLY_FILLED", "PENDING_CANCEL",
                       "PENDING_REPLACE"},
 }
+PENDING = {"PENDING_CANCEL", "PENDING_REPLACE"}
+
+
+def _back_to_live(before: str) -> str:
+    # The orders in the matrix have nothing filled, so a resolved request leaves them NEW;
+    # a pending cancel outranks the resolution of an earlier replace.
+    return "PENDING_CANCEL" if before == "PENDING_CANCEL" else "NEW"
+
+
 RESULT = {
-    "modify": lambda before: before,
-    "cancel": lambda before: "CANCELED",
+    "modify": lambda before: "QUEUED" if before == "QUEUED" else "PENDING_REPLACE",
+    "cancel": lambda before: "CANCELED" if before == "QUEUED" else "PENDING_CANCEL",
     "mark_sent": lambda before: "PENDING_NEW",
-    "acknowledge": lambda before: "NEW",
+    "acknowledge": lambda before: "NEW" if before == "PENDING_NEW" else before,
     "reject": lambda before: "REJECTED",
+    "replace_accept": _back_to_live,
+    "replace_reject": _back_to_live,
+    "cancel_accept": lambda before: "CANCELED",
+    "cancel_reject": lambda before: "NEW",
     "expire": lambda before: "EXPIRED",
     # A partial fill keeps a pending cancel/replace pending.
-    "partial_fill": lambda before: before if before.startswith("PENDING_C")
-    or before == "PENDING_REPLACE" else "PARTIALLY_FILLED",
+    "partial_fill": lambda before: before if before in PENDING else "PARTIALLY_FILLED",
     "complete_fill": lambda before: "FILLED",
 }
 
@@ -260,6 +315,15 @@ def _apply(action: str, order: Order) -> None:
             services.order_acknowledge(**kw)
         case "reject":
             services.order_reject(**kw, reason="venue says no")
+        case "replace_accept":
+            services.order_replace_accept(**kw, quantity=Decimal("8"),
+                                          limit_price=Decimal("150"), stop_price=None)
+        case "replace_reject":
+            services.order_replace_reject(**kw, reason="venue says no")
+        case "cancel_accept":
+            services.order_cancel_accept(**kw)
+        case "cancel_reject":
+            services.order_cancel_reject(**kw, reason="too late")
         case "expire":
             services.order_expire(**kw, reason="end of day")
         case "partial_fill":
@@ -271,8 +335,8 @@ def _apply(action: str, order: Order) -> None:
 
 def _order_in(status: str, user) -> Order:
     order = make_order(user=user, account_code="ACC-1")
-    # States the services cannot reach yet (PENDING_CANCEL/REPLACE arrive with dispatch) are
-    # set directly; the guard under test is in the service, not in how the row got there.
+    # Every status is set directly, so each service meets each status the same way; the
+    # guard under test is in the service, not in how the row got there.
     Order.objects.filter(pk=order.pk).update(status=status)
     order.refresh_from_db()
     return order

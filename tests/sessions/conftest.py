@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from sessions import services
-from sessions.gateway import GatewayError, InProcessGateway
+from venues.gateway import GatewayError, InProcessGateway
 from venues.models import Venue
 
 NEW_YORK = "America/New_York"

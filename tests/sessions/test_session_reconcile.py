@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from sessions import selectors, services
-from sessions.gateway import InProcessGateway
+from venues.gateway import InProcessGateway
 from sessions.models import (
     SessionEvent,
     SessionEventResult,

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from dispatch import services
+from dispatch.nudge import dispatch_nudge
+
+
+@shared_task(name="dispatch.drain", acks_late=True, ignore_result=True)
+def dispatch_drain_task(venue_code: str) -> None:
+    """Send the venue's queue for a few seconds; hand over to a fresh task if work remains."""
+    result = services.dispatch_drain(venue_code=venue_code)
+    if result.stopped == "budget":
+        dispatch_nudge(venue_code=venue_code)
+
+
+@shared_task(name="dispatch.sweep", acks_late=True, ignore_result=True)
+def dispatch_sweep_task() -> None:
+    services.dispatch_sweep()
