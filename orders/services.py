@@ -582,29 +582,37 @@ def order_expire(*, order_id: UUID, actor: str, reason: str) -> Order:
         )
 
 
-def order_expire_day_orders(*, venue_code: str, closed_at: datetime) -> int:
-    """At a venue's close, expire its queued DAY orders accepted before the close.
+def order_expire_day_orders(*, venue_code: str, closed_at: datetime) -> dict[str, int]:
+    """At a venue's close, end its DAY orders accepted before the close.
 
-    GTC orders stay queued for the next session. Idempotent: a repeated close finds nothing
-    left to expire. Returns how many orders expired.
+    Queued ones expire without being sent. Live ones (at the venue, or on their way) get a
+    CANCEL; the venue logs out at the close, so it goes out when the venue is next logged
+    on, ahead of anything queued after it. GTC orders are untouched and wait for the next
+    session. Idempotent: a repeated close finds nothing left to do.
     """
     day_orders = Order.objects.filter(
-        venue_id=venue_code,
-        status=OrderStatus.QUEUED,
-        time_in_force=TimeInForce.DAY,
-        created_at__lt=closed_at,
+        venue_id=venue_code, time_in_force=TimeInForce.DAY, created_at__lt=closed_at
     )
-    expired = 0
-    for order_id in day_orders.order_by("pk").values_list("pk", flat=True).iterator():
-        try:
-            order_expire(
-                order_id=order_id,
-                actor="system:session-close",
-                reason=f"DAY order expired at the close of {venue_code}",
-            )
-            expired += 1
-        except InvalidTransition:
-            pass  # it left the queue (sent or cancelled) after we listed it: not ours now
-    if expired:
-        logger.info("expired %d DAY order(s) at the close of %s", expired, venue_code)
-    return expired
+    done = {"expired": 0, "cancel_requested": 0}
+    queued = day_orders.filter(status=OrderStatus.QUEUED)
+    live = day_orders.filter(status__in=CANCELLABLE_STATUSES - {OrderStatus.QUEUED})
+    for key, orders, act in (
+        ("expired", queued, lambda pk: order_expire(
+            order_id=pk, actor=_CLOSE_ACTOR,
+            reason=f"DAY order expired at the close of {venue_code}")),
+        ("cancel_requested", live, lambda pk: order_cancel(
+            order_id=pk, actor=_CLOSE_ACTOR,
+            reason=f"DAY order still live at the close of {venue_code}")),
+    ):
+        for order_id in orders.order_by("pk").values_list("pk", flat=True).iterator():
+            try:
+                act(order_id)
+                done[key] += 1
+            except InvalidTransition:
+                pass  # it moved on (sent, answered, cancelled) after we listed it
+    if any(done.values()):
+        logger.info("close of %s: %s", venue_code, done)
+    return done
+
+
+_CLOSE_ACTOR = "system:session-close"

@@ -1,4 +1,6 @@
 import pytest
+import redis
+from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -46,3 +48,18 @@ def other_api(other_trader):
 @pytest.fixture
 def operator_api(operator):
     return _token_client(operator)
+
+
+EXCHANGE_VENUES = ("XMOCK", "XFAST", "XSLOW")
+
+
+@pytest.fixture
+def limiter_redis():
+    """The test Redis, emptied, with every venue's limiter long past its start-up window
+    (a fresh limiter grants nothing for one window: dispatch/limiter.py)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    for venue in EXCHANGE_VENUES:
+        client.set(f"oms:limiter:{venue}:born", 0)
+    yield client
+    client.flushdb()

@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
 
 from sessions.services import session_reconcile, session_update
@@ -20,7 +19,7 @@ from venues.gateway import HttpVenueGateway, InProcessGateway
 from venues.models import Venue
 
 REPO = Path(__file__).resolve().parents[2]
-EXCHANGE_VENUES = ("XMOCK", "XFAST", "XSLOW")
+from tests.conftest import EXCHANGE_VENUES
 
 
 def _free_port() -> int:
@@ -80,17 +79,6 @@ def exchange_server():
     yield exchange
     process.terminate()
     process.wait(timeout=10)
-
-
-@pytest.fixture
-def limiter_redis():
-    """The test Redis, emptied, with every venue's limiter long past its start-up window."""
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    client.flushdb()
-    for venue in EXCHANGE_VENUES:
-        client.set(f"oms:limiter:{venue}:born", 0)
-    yield client
-    client.flushdb()
 
 
 @pytest.fixture

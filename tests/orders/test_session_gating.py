@@ -121,6 +121,38 @@ def test_day_orders_expire_at_the_close_and_gtc_orders_wait(trader):
     assert gtc.status == "QUEUED"  # carried over into the next session, still in the queue
 
 
+def test_live_day_orders_are_cancelled_at_the_venue_from_the_close(trader, settings,
+                                                                   limiter_redis):
+    from dispatch.services import dispatch_drain
+    from venues.gateway import InProcessGateway
+
+    InProcessGateway.reset()
+    settings.OMS_VENUE_GATEWAY = "venues.gateway.InProcessGateway"
+    with time_machine.travel(MONDAY_MIDDAY, tick=False):
+        session_reconcile()
+        live_day = make_order(user=trader, account_code="ACC-1", time_in_force="DAY")
+        live_gtc = make_order(user=trader, account_code="ACC-1", time_in_force="GTC")
+        dispatch_drain(venue_code=VENUE)
+    live_day.refresh_from_db()
+    assert live_day.status == "NEW"
+
+    with time_machine.travel(MONDAY_AFTER_CLOSE, tick=False):
+        session_reconcile()
+    live_day.refresh_from_db()
+    live_gtc.refresh_from_db()
+    assert (live_day.status, live_gtc.status) == ("PENDING_CANCEL", "NEW")
+    assert live_day.events.last().actor == "system:session-close"
+
+    tuesday_open = datetime.fromisoformat("2026-03-10T09:30:00-04:00")
+    with time_machine.travel(tuesday_open, tick=False):
+        session_reconcile()
+        dispatch_drain(venue_code=VENUE)
+    live_day.refresh_from_db()
+    assert live_day.status == "CANCELED"
+    kinds = [m["kind"] for m in InProcessGateway.messages(VENUE)]
+    assert kinds == ["NEW", "NEW", "CANCEL"]
+
+
 def test_close_missed_by_beat_still_expires_day_orders(trader):
     """Beat was down over the close: the first reconcile after it catches up."""
     with time_machine.travel(MONDAY_MIDDAY, tick=False):
