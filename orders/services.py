@@ -142,6 +142,16 @@ def _lock_order(order_id: UUID) -> Order:
         raise OrderNotFound(f"Order {order_id} does not exist.") from exc
 
 
+def _lock_order_in(order_id: UUID, statuses, *, refusal: str) -> Order:
+    """Lock the order; refuse with InvalidTransition unless its status is one of `statuses`."""
+    order = _lock_order(order_id)
+    if order.status not in statuses:
+        raise InvalidTransition(
+            f"Order is {order.status}; {refusal}", details={"status": order.status}
+        )
+    return order
+
+
 def _transition(
     order: Order,
     *,
@@ -325,12 +335,7 @@ def order_modify(
     accepts it.
     """
     with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status not in MODIFIABLE_STATUSES:
-            raise InvalidTransition(
-                f"Order is {order.status}; it cannot be modified now.",
-                details={"status": order.status},
-            )
+        order = _lock_order_in(order_id, MODIFIABLE_STATUSES, refusal="it cannot be modified now.")
         before = _terms_of(order)
         after = OrderTerms(
             symbol=order.symbol,
@@ -412,12 +417,9 @@ def order_cancel(*, order_id: UUID, actor: str, reason: str = "") -> Order:
 def order_mark_sent(*, order_id: UUID, actor: str) -> Order:
     """The dispatcher is putting the NEW on the wire; the venue's answer is pending."""
     with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status != OrderStatus.QUEUED:
-            raise InvalidTransition(
-                f"Order is {order.status}; only a queued order can be sent.",
-                details={"status": order.status},
-            )
+        order = _lock_order_in(
+            order_id, {OrderStatus.QUEUED}, refusal="only a queued order can be sent."
+        )
         return _transition(
             order, to_status=OrderStatus.PENDING_NEW, event=OrderEventType.SENT, actor=actor
         )
@@ -442,12 +444,9 @@ def order_acknowledge(*, order_id: UUID, actor: str) -> Order:
 def order_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
     """The venue refused the NEW: the order is closed and nothing else of it is sent."""
     with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status not in (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL):
-            raise InvalidTransition(
-                f"Order is {order.status}; only a pending new order can be rejected.",
-                details={"status": order.status},
-            )
+        order = _lock_order_in(
+            order_id, (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL), refusal="only a pending new order can be rejected."
+        )
         _withdraw_queued_requests(order)
         return _transition(
             order, to_status=OrderStatus.REJECTED, event=OrderEventType.REJECTED,
@@ -465,12 +464,9 @@ def order_replace_accept(
 ) -> Order:
     """The venue accepted a MODIFY: the new terms hold."""
     with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status not in (OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_CANCEL):
-            raise InvalidTransition(
-                f"Order is {order.status}; no replace is pending.",
-                details={"status": order.status},
-            )
+        order = _lock_order_in(
+            order_id, (OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_CANCEL), refusal="no replace is pending."
+        )
         terms = {"quantity": quantity, "limit_price": limit_price, "stop_price": stop_price}
         data = {
             "before": _decimals({f: getattr(order, f) for f in _MODIFIABLE}),
@@ -508,12 +504,9 @@ def order_replace_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
 def order_cancel_accept(*, order_id: UUID, actor: str) -> Order:
     """The venue cancelled the order."""
     with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status != OrderStatus.PENDING_CANCEL:
-            raise InvalidTransition(
-                f"Order is {order.status}; no cancel is pending.",
-                details={"status": order.status},
-            )
+        order = _lock_order_in(
+            order_id, {OrderStatus.PENDING_CANCEL}, refusal="no cancel is pending."
+        )
         _withdraw_queued_requests(order)
         return _transition(
             order, to_status=OrderStatus.CANCELED, event=OrderEventType.CANCELED, actor=actor
@@ -523,12 +516,9 @@ def order_cancel_accept(*, order_id: UUID, actor: str) -> Order:
 def order_cancel_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
     """The venue refused the CANCEL: the order stays live."""
     with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status != OrderStatus.PENDING_CANCEL:
-            raise InvalidTransition(
-                f"Order is {order.status}; no cancel is pending.",
-                details={"status": order.status},
-            )
+        order = _lock_order_in(
+            order_id, {OrderStatus.PENDING_CANCEL}, refusal="no cancel is pending."
+        )
         return _transition(
             order, to_status=_live_status(order), event=OrderEventType.CANCEL_REJECTED,
             actor=actor, data={"reason": reason},
