@@ -15,6 +15,6 @@ from omsproject.settings import *  # noqa: E402,F403
 
 # Tests that are not about the wire use a venue simulated in-process; the dispatch tests
 # that are start the real mock exchange and switch to HttpVenueGateway.
-OMS_VENUE_GATEWAY = "venues.gateway.InProcessGateway"
+OMS_VENUE_GATEWAY = os.environ.get("OMS_TEST_VENUE_GATEWAY", "venues.gateway.InProcessGateway")
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user set-up only
