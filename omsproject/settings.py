@@ -110,7 +110,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Beat tasks reconcile desired with actual state, so a lost or late run is harmless;
     # `expires` drops nudges that queued up while no worker was there to take them.
-    "sessions-reconcile": {"task": "sessions.reconcile", "schedule": 1.0, "options": {"expires": 5}},
+    "sessions-reconcile": {
+        "task": "sessions.reconcile", "schedule": 1.0, "options": {"expires": 5}
+    },
     "dispatch-sweep": {"task": "dispatch.sweep", "schedule": 2.0, "options": {"expires": 10}},
 }
 CELERY_TASK_ROUTES = {"dispatch.drain": {"queue": "dispatch"}}

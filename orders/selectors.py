@@ -17,7 +17,12 @@ def order_visible_to(*, user: AbstractBaseUser) -> QuerySet[Order]:
 
 def order_get_for_user(*, user: AbstractBaseUser, order_id: UUID) -> Order:
     """The order with its audit trail, or OrderNotFound: another account's order is not found."""
-    order = order_visible_to(user=user).prefetch_related("events", "requests").filter(pk=order_id).first()
+    order = (
+        order_visible_to(user=user)
+        .prefetch_related("events", "requests")
+        .filter(pk=order_id)
+        .first()
+    )
     if order is None:
         raise OrderNotFound(f"Order {order_id} does not exist.")
     return order

@@ -445,7 +445,9 @@ def order_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
     """The venue refused the NEW: the order is closed and nothing else of it is sent."""
     with transaction.atomic():
         order = _lock_order_in(
-            order_id, (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL), refusal="only a pending new order can be rejected."
+            order_id,
+            (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL),
+            refusal="only a pending new order can be rejected.",
         )
         _withdraw_queued_requests(order)
         return _transition(
@@ -465,7 +467,9 @@ def order_replace_accept(
     """The venue accepted a MODIFY: the new terms hold."""
     with transaction.atomic():
         order = _lock_order_in(
-            order_id, (OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_CANCEL), refusal="no replace is pending."
+            order_id,
+            (OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_CANCEL),
+            refusal="no replace is pending.",
         )
         terms = {"quantity": quantity, "limit_price": limit_price, "stop_price": stop_price}
         data = {
