@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from dispatch.admin import VenueRequestInline
 from omsproject.errors import DomainError
 from orders import services
 from orders.models import MODIFIABLE_STATUSES, Account, Order, OrderEvent, OrderStatus
@@ -62,7 +63,7 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["=id", "client_order_id", "account__code"]
     list_select_related = ["account", "venue"]
     show_full_result_count = False  # counting a large order table on every page is slow
-    inlines = [OrderEventInline]
+    inlines = [OrderEventInline, VenueRequestInline]
     actions = ["cancel_selected_orders"]
     readonly_fields = [
         "id", "client_order_id", "account", "symbol", "side", "order_type", "time_in_force",

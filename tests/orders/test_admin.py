@@ -23,6 +23,8 @@ def _change_form(order: Order, **changes) -> dict:
         "stop_price": "" if order.stop_price is None else str(order.stop_price),
         "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
         "events-MIN_NUM_FORMS": "0", "events-MAX_NUM_FORMS": "1000",
+        "requests-TOTAL_FORMS": "0", "requests-INITIAL_FORMS": "0",
+        "requests-MIN_NUM_FORMS": "0", "requests-MAX_NUM_FORMS": "1000",
     }
     form.update(changes)
     return form
@@ -133,6 +135,23 @@ def test_cancel_action_cancels_and_reports_what_it_could_not(admin_client, trade
     assert any("Cancelled 1 order" in m for m in shown), shown
     assert any("Cancel sent to the venue for 1 live order" in m for m in shown), shown
     assert any(str(closed.pk) in m and "Not cancelled" in m for m in shown)
+
+
+def test_venue_requests_are_visible_and_read_only(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1")
+    request = order.requests.get()
+
+    changelist = admin_client.get(reverse("admin:dispatch_venuerequest_changelist"))
+    detail = admin_client.get(reverse("admin:dispatch_venuerequest_change", args=[request.pk]))
+    order_page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+
+    assert changelist.status_code == detail.status_code == order_page.status_code == 200
+    assert str(request.request_id) in detail.content.decode()
+    assert admin_client.post(
+        reverse("admin:dispatch_venuerequest_change", args=[request.pk]), {"state": "ANSWERED"}
+    ).status_code == 403
+    request.refresh_from_db()
+    assert request.state == "QUEUED"
 
 
 def test_client_users_have_no_admin(client, trader):
