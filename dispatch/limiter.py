@@ -1,23 +1,27 @@
-"""The global per-venue send limiter: at most L sends in any sliding window, across every
-worker on every host, held in Redis.
+"""The global per-venue send limiter: at most L sends in any sliding second *as the venue
+counts them*, across every worker on every host, held in Redis.
 
-Why not the `limits` library (which we would rather use): its Redis moving window stamps
-each entry with the *caller's* time.time() and keeps entries in insertion order, so two hosts
-whose clocks differ by d ms can together exceed the limit within d ms; and its windows are
-whole seconds, which leaves no room for the margin below. This script reads Redis's own
-clock (TIME), so every worker on every host is measured on one clock, to the microsecond.
+How it stays exact whatever the scheduling jitter or network delay: each send has an entry
+in a sorted set. While the send is on its way the entry counts as inside the window; when
+the venue's answer is back, `complete` re-stamps it with Redis's clock. The venue received
+the message before it answered, and we read the answer before re-stamping, so an entry
+stamped at f was received by the venue no later than f. A slot is granted at Redis time g
+only while fewer than L entries are newer than g - window (window >= 1 s); the new message
+reaches the venue after g. So every earlier message the venue might count with it was
+received more than one second before it, by causality alone: no margin for jitter to guess.
+The cost: a slot is reused one round trip after the second it needs, about 1% of the limit
+at a few milliseconds of venue latency.
 
-Exact *as the venue sees it*: a slot's time is taken in Redis, the venue stamps the message
-when it receives it, a little later. Send-path jitter (scheduling, the network) can move two
-sends closer together at the venue than they were here, so the window is 1 s plus a margin
-(OMS_THROTTLE_MARGIN_MS), and a slot that has waited longer than the margin before its
-send is given back and taken afresh rather than used late. Cost: L / (1 s + margin) is the
-most that can be sent, e.g. 97.6% of L with a 25 ms margin.
+Why not the `limits` library (which we would rather use): its Redis moving window stamps each
+entry with the caller's time.time() at grant and never revises it, so hosts with skewed
+clocks, or a send delayed between grant and wire, break the limit as the venue counts it
+(measured here: 101 and 108 sends in a venue's sliding second at L=100 with grant-time
+stamps), and its windows are whole seconds.
 
-Redis restart: the log of recent sends is gone, and an empty log would let a full L more
-sends through at once. A marker key records when this limiter's state began; when it is
-missing (a new or restarted Redis) no slot is granted for one window, so the sends made just
-before the restart have left any window by the time new ones go out.
+Redis restart: the entries are gone, and an empty log would let L more sends through at
+once. A marker key records when this limiter's state began; when it is missing (a new or
+restarted Redis) nothing is granted for one window plus the longest a send may stay
+unanswered, so whatever was sent before the restart has left any window.
 """
 
 import secrets
@@ -31,54 +35,68 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
+local pending = tonumber(ARGV[3])
 local born = redis.call('GET', KEYS[2])
 if not born then
   redis.call('SET', KEYS[2], string.format('%.0f', now))
-  return {0, window}
+  return {0, window + pending}
 end
 born = tonumber(born)
-if now - born < window then
-  return {0, born + window - now}
+if now - born < window + pending then
+  return {0, born + window + pending - now}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
-  local member = string.format('%.0f', now) .. ':' .. ARGV[3]
-  redis.call('ZADD', KEYS[1], now, member)
-  redis.call('PEXPIRE', KEYS[1], math.floor(window / 1000) + 1000)
+  local member = string.format('%.0f', now) .. ':' .. ARGV[4]
+  -- Until completed, the entry sits in the future: it counts while the send is under way,
+  -- and ages out on its own if the sender dies.
+  redis.call('ZADD', KEYS[1], now + pending, member)
+  redis.call('PEXPIRE', KEYS[1], math.floor((window + pending) / 1000) + 1000)
   return {1, member}
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(oldest[2]) + window - now}
+local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
+if oldest > now then
+  return {0, 1000}  -- every entry is a send still under way: look again in a millisecond
+end
+return {0, oldest + window - now}
+"""
+
+_COMPLETE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return now
 """
 
 
 @dataclass(frozen=True)
 class Slot:
     member: str
-    granted_at: float  # time.monotonic() here, to bound the wait before the send
-
-    def age(self) -> float:
-        return time.monotonic() - self.granted_at
 
 
 class SlidingWindowLimiter:
-    """At most `limit` grants in any sliding window of `window_ms`, for one key, globally."""
+    """At most `limit` sends in any sliding `window_ms`, for one key, globally.
 
-    def __init__(self, client: redis.Redis, *, key: str):
+    acquire -> send -> complete (answer read) or release (nothing was sent). A slot neither
+    completed nor released (the sender died) counts for `pending_ms` and then ages out.
+    """
+
+    def __init__(self, client: redis.Redis, *, key: str, pending_ms: int):
         self._client = client
         self._log_key = f"oms:limiter:{key}:log"
         self._born_key = f"oms:limiter:{key}:born"
+        self._pending_us = pending_ms * 1000
         self._acquire = client.register_script(_ACQUIRE)
+        self._complete = client.register_script(_COMPLETE)
 
     def try_acquire(self, *, limit: int, window_ms: int) -> tuple[Slot | None, float]:
         """One attempt: (slot, 0) or (None, seconds until one may be free)."""
         granted, value = self._acquire(
             keys=[self._log_key, self._born_key],
-            args=[limit, window_ms * 1000, secrets.token_hex(6)],
+            args=[limit, window_ms * 1000, self._pending_us, secrets.token_hex(6)],
         )
         if granted:
-            member = value.decode() if isinstance(value, bytes) else value
-            return Slot(member, time.monotonic()), 0.0
+            return Slot(value.decode() if isinstance(value, bytes) else value), 0.0
         return None, max(int(value), 0) / 1_000_000
 
     def acquire(self, *, limit: int, window_ms: int, timeout: float) -> Slot | None:
@@ -91,9 +109,13 @@ class SlidingWindowLimiter:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            # Waking exactly when the oldest send leaves the window keeps the limit used;
-            # the floor keeps many waiting workers from spinning on Redis.
+            # Waking when the oldest send leaves the window keeps the limit used; the floor
+            # keeps many waiting workers from spinning on Redis.
             time.sleep(min(max(wait, 0.0005), remaining))
+
+    def complete(self, slot: Slot) -> None:
+        """The venue's answer is in: the send counts from now (Redis's clock) on."""
+        self._complete(keys=[self._log_key], args=[slot.member])
 
     def release(self, slot: Slot) -> None:
         """Give back a slot that was not used for a send: the log holds only real sends."""

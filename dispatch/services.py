@@ -15,9 +15,10 @@ A send whose outcome is unknown (timeout, broken connection, an answer for some 
 request) is committed as SENDING; the sweeper queues it again after a back-off, and the
 resend carries the same ids.
 
-The rate-limit slot is taken *before* the claim, so a claim is followed by its send at once
-(a queued order is claimed as late as possible, which is what lets cancel win); a slot that
-finds nothing to send is given back, so every slot spent is a send.
+The rate-limit slot is taken after the claim, immediately before the send, and completed when
+the venue's answer is read, which is what makes the limit exact as the venue counts it
+(dispatch/limiter.py); a slot that is not used for a send is given back, so every slot
+spent is a send.
 """
 
 import logging
@@ -65,7 +66,9 @@ def _redis() -> redis.Redis:
 
 
 def limiter_for(venue_code: str) -> SlidingWindowLimiter:
-    return SlidingWindowLimiter(_redis(), key=venue_code)
+    # A send unanswered for this long has failed (the gateway's timeout); its slot may go.
+    pending_ms = int(settings.OMS_EXCHANGE_TIMEOUT_SECONDS * 1000) + 1000
+    return SlidingWindowLimiter(_redis(), key=venue_code, pending_ms=pending_ms)
 
 
 def window_ms() -> int:
@@ -92,26 +95,25 @@ def dispatch_drain(
 ) -> DrainResult:
     """Send the venue's queue, in order, at no more than its limit, for up to the budget."""
     gateway = gateway or gateway_get()
+    if hasattr(gateway, "connect"):
+        # Connected before any slot is taken: building a client takes tens of ms, which would
+        # otherwise hold a slot (and the claimed row) before the first send.
+        gateway.connect()
     limiter = limiter_for(venue_code)
     deadline = time.monotonic() + budget_seconds
+    # Read once per drain (a few seconds): an operator's change applies to the next drain.
+    limit = Venue.objects.values_list("throttle_per_second", flat=True).get(pk=venue_code)
     sent = 0
-    while True:
-        if not session_can_send(venue_code=venue_code):
-            return DrainResult(sent, "gated")
-        if not _claimable(venue_code).exists():
-            return DrainResult(sent, "empty")
-        limit = Venue.objects.values_list("throttle_per_second", flat=True).get(pk=venue_code)
-        remaining = deadline - time.monotonic()
-        slot = limiter.acquire(limit=limit, window_ms=window_ms(), timeout=max(remaining, 0))
-        if slot is None:
-            return DrainResult(sent, "budget")
-        outcome = _send_one(venue_code=venue_code, gateway=gateway, limiter=limiter, slot=slot)
+    while time.monotonic() < deadline:
+        outcome = _send_one(
+            venue_code=venue_code, gateway=gateway, limiter=limiter, limit=limit,
+            deadline=deadline,
+        )
         if outcome in ("sent", "unknown"):
             sent += 1
         elif outcome in ("empty", "gated"):
             return DrainResult(sent, outcome)
-        if time.monotonic() >= deadline:
-            return DrainResult(sent, "budget")
+    return DrainResult(sent, "budget")
 
 
 def _claimable(venue_code: str):
@@ -138,8 +140,15 @@ def _claim_head(venue_code: str) -> VenueRequest | None:
 
 
 def _send_one(
-    *, venue_code: str, gateway: VenueGateway, limiter: SlidingWindowLimiter, slot: Slot
+    *,
+    venue_code: str,
+    gateway: VenueGateway,
+    limiter: SlidingWindowLimiter,
+    limit: int,
+    deadline: float,
 ) -> str:
+    slot: Slot | None = None
+    on_the_wire = False
     try:
         with transaction.atomic():
             if not session_hold_for_send(venue_code=venue_code):
@@ -148,20 +157,31 @@ def _send_one(
             if request is None:
                 raise _Rollback("empty")
             _claim(request)
-            if slot.age() * 1000 > settings.OMS_THROTTLE_MARGIN_MS:
-                # Used this late, the slot could put two sends closer together at the venue
-                # than the limit allows; take a fresh one instead.
-                raise _Rollback("stale")
+            # The slot is taken last, so a claim that finds nothing never holds one. Waiting
+            # here holds the claimed row, about one slot's interval under a backlog; a cancel
+            # meanwhile waits and then finds the order sent.
+            slot = limiter.acquire(
+                limit=limit, window_ms=window_ms(),
+                timeout=max(deadline - time.monotonic(), 0.05),
+            )
+            if slot is None:
+                raise _Rollback("budget")
             request.sent_at = timezone.now()
+            on_the_wire = True
             try:
                 answer = gateway.send(venue_code, request.message)
             except GatewayError as exc:
+                # The venue may still receive it later: the slot keeps counting until it
+                # ages out (pending_ms), rather than being completed now.
                 _mark_unknown(request, why=str(exc))
                 return "unknown"
+            limiter.complete(slot)
             return _record_answer(request, answer)
     except _Rollback as rollback:
-        if rollback.outcome in ("gated", "empty", "stale"):
-            limiter.release(slot)  # nothing was sent on it
+        if slot is not None and not on_the_wire:
+            # Nothing was sent on it. A send the venue refused at its gate (NOT_LOGGED_ON,
+            # RATE_LIMIT) keeps its slot: the venue counts it in its window.
+            limiter.release(slot)
         if rollback.reason == "NOT_LOGGED_ON":
             session_mark_dropped(venue_code=venue_code, reason="venue answered NOT_LOGGED_ON")
         elif rollback.reason:
@@ -174,8 +194,7 @@ def _claim(request: VenueRequest) -> None:
     order = request.order
     if request.kind == RequestKind.NEW:
         if order.status == OrderStatus.QUEUED:
-            order_services.order_mark_sent(order_id=order.pk, actor=ACTOR)
-            order.refresh_from_db(fields=["status"])
+            order.status = order_services.order_mark_sent(order_id=order.pk, actor=ACTOR).status
         # Sent with the order's terms as they are now: in-place modifies are included.
         request.quantity = order.quantity
         request.limit_price = order.limit_price

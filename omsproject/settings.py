@@ -176,9 +176,9 @@ OMS_VENUE_GATEWAY = env("OMS_VENUE_GATEWAY", default="venues.gateway.HttpVenueGa
 OMS_EXCHANGE_URL = env("OMS_EXCHANGE_URL", default="http://127.0.0.1:9001")
 OMS_EXCHANGE_TIMEOUT_SECONDS = env.float("OMS_EXCHANGE_TIMEOUT_SECONDS", default=5.0)
 OMS_SENDER_COMP_ID = env("OMS_SENDER_COMP_ID", default="OMS")
-# The send limiter's window is 1 s plus this margin, which absorbs send-path jitter so the
-# limit holds as the venue counts (dispatch/limiter.py).
-OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=25)
+# The send limiter's window is 1 s plus this, for clocks that tick at slightly different
+# rates (the venue's and Redis's); exactness itself comes from dispatch/limiter.py's design.
+OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=2)
 # A claimed request with no recorded answer after this long is resent (same ids) by the sweeper.
 OMS_DISPATCH_RESEND_AFTER_SECONDS = env.int("OMS_DISPATCH_RESEND_AFTER_SECONDS", default=5)
 # New venues get a demo schedule open all day (UTC) so a fresh install trades at once;

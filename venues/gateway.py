@@ -66,6 +66,10 @@ class HttpVenueGateway:
             self._local.client = client
         return client
 
+    def connect(self) -> None:
+        """Build this thread's client ahead of a send: building one takes tens of ms."""
+        self._client()
+
     def _post(self, path: str, body: dict) -> tuple[dict, int]:
         client = self._client()
         try:
