@@ -300,3 +300,45 @@ def test_cancel_racing_a_claim_never_loses_and_never_sends_a_cancelled_order(
             assert outcome["cancel"] == "PENDING_CANCEL"
             assert seen == [("NEW", str(order.pk)), ("CANCEL", str(order.pk))]
         assert not VenueRequest.objects.filter(order=order, state__in=["QUEUED", "SENDING"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_modify_racing_a_claim_is_either_in_place_or_refused_never_half_applied(
+    trader, in_process_venue
+):
+    from orders.errors import InvalidTransition
+
+    venue_live()
+    for _ in range(15):
+        in_process_venue.reset()
+        in_process_venue().logon("XMOCK")
+        order = make_order(user=trader, account_code="ACC-1")  # quantity 10
+        barrier = threading.Barrier(2)
+        outcome = {}
+
+        def modify():
+            barrier.wait()
+            try:
+                services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("7"))
+                outcome["modify"] = "done"
+            except InvalidTransition:
+                outcome["modify"] = "refused"  # the NEW was already on the wire
+            connection.close()
+
+        def dispatch():
+            barrier.wait()
+            drain()
+            connection.close()
+
+        threads = [threading.Thread(target=modify), threading.Thread(target=dispatch)]
+        [t.start() for t in threads]
+        [t.join(timeout=20) for t in threads]
+        drain()
+
+        order.refresh_from_db()
+        (new,) = in_process_venue.messages("XMOCK")
+        assert order.status == "NEW"
+        if outcome["modify"] == "done":  # modified in the queue: the venue got the new terms
+            assert (new["quantity"], order.quantity) == ("7", Decimal("7"))
+        else:  # claimed first: the venue got the old terms, and so does the order
+            assert (new["quantity"], order.quantity) == ("10", Decimal("10"))
