@@ -194,7 +194,7 @@ def _claim(request: VenueRequest) -> None:
     order = request.order
     if request.kind == RequestKind.NEW:
         if order.status == OrderStatus.QUEUED:
-            order.status = order_services.order_mark_sent(order_id=order.pk, actor=ACTOR).status
+            order_services.order_mark_sent(order_id=order.pk, actor=ACTOR, locked=order)
         # Sent with the order's terms as they are now: in-place modifies are included.
         request.quantity = order.quantity
         request.limit_price = order.limit_price
@@ -271,8 +271,9 @@ def _record_answer(request: VenueRequest, answer: VenueAnswer) -> str:
     request.latency_micros = answer.latency_micros
     request.save()
     try:
-        with transaction.atomic():
-            _apply_to_order(request, accepted=result == VenueResult.ACCEPT, reason=reason)
+        # No savepoint needed: the order services check before they write, so a refusal
+        # leaves this transaction clean and the answer stays recorded on its request.
+        _apply_to_order(request, accepted=result == VenueResult.ACCEPT, reason=reason)
     except InvalidTransition as exc:
         # The answer is kept on its request; that it fits no transition is flagged for a human.
         UnmatchedResponse.objects.create(
@@ -283,23 +284,24 @@ def _record_answer(request: VenueRequest, answer: VenueAnswer) -> str:
 
 
 def _apply_to_order(request: VenueRequest, *, accepted: bool, reason: str) -> None:
-    order_id = request.order_id
+    # The claim locked the order in this transaction: the services use that instance.
+    order = {"order_id": request.order_id, "actor": ACTOR, "locked": request.order}
     match (request.kind, accepted):
         case (RequestKind.NEW, True):
-            order_services.order_acknowledge(order_id=order_id, actor=ACTOR)
+            order_services.order_acknowledge(**order)
         case (RequestKind.NEW, False):
-            order_services.order_reject(order_id=order_id, actor=ACTOR, reason=reason)
+            order_services.order_reject(**order, reason=reason)
         case (RequestKind.MODIFY, True):
             order_services.order_replace_accept(
-                order_id=order_id, actor=ACTOR, quantity=request.quantity,
-                limit_price=request.limit_price, stop_price=request.stop_price,
+                **order, quantity=request.quantity, limit_price=request.limit_price,
+                stop_price=request.stop_price,
             )
         case (RequestKind.MODIFY, False):
-            order_services.order_replace_reject(order_id=order_id, actor=ACTOR, reason=reason)
+            order_services.order_replace_reject(**order, reason=reason)
         case (RequestKind.CANCEL, True):
-            order_services.order_cancel_accept(order_id=order_id, actor=ACTOR)
+            order_services.order_cancel_accept(**order)
         case (RequestKind.CANCEL, False):
-            order_services.order_cancel_reject(order_id=order_id, actor=ACTOR, reason=reason)
+            order_services.order_cancel_reject(**order, reason=reason)
 
 
 # --- the sweeper ---------------------------------------------------------------------------------

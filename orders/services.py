@@ -8,6 +8,7 @@ transaction.
 import hashlib
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -412,23 +413,42 @@ def order_cancel(*, order_id: UUID, actor: str, reason: str = "") -> Order:
 
 
 # --- venue- and schedule-driven changes ------------------------------------------------------
+# Each takes `locked`: the order instance when the caller already holds its row lock in the
+# current transaction (the dispatcher's claim locks it). That spares a re-read and a
+# savepoint per venue answer on the hot path; the status checks are the same either way.
 
 
-def order_mark_sent(*, order_id: UUID, actor: str) -> Order:
-    """The dispatcher is putting the NEW on the wire; the venue's answer is pending."""
+@contextmanager
+def _venue_update(locked: Order | None, order_id: UUID, statuses=None, *, refusal: str = ""):
+    if locked is not None:
+        if statuses is not None and locked.status not in statuses:
+            raise InvalidTransition(
+                f"Order is {locked.status}; {refusal}", details={"status": locked.status}
+            )
+        yield locked
+        return
     with transaction.atomic():
-        order = _lock_order_in(
-            order_id, {OrderStatus.QUEUED}, refusal="only a queued order can be sent."
-        )
+        if statuses is None:
+            yield _lock_order(order_id)
+        else:
+            yield _lock_order_in(order_id, statuses, refusal=refusal)
+
+
+def order_mark_sent(*, order_id: UUID, actor: str, locked: Order | None = None) -> Order:
+    """The dispatcher is putting the NEW on the wire; the venue's answer is pending."""
+    with _venue_update(
+        locked, order_id, {OrderStatus.QUEUED}, refusal="only a queued order can be sent."
+    ) as order:
         return _transition(
             order, to_status=OrderStatus.PENDING_NEW, event=OrderEventType.SENT, actor=actor
         )
 
 
-def order_acknowledge(*, order_id: UUID, actor: str) -> Order:
+def order_acknowledge(
+    *, order_id: UUID, actor: str, locked: Order | None = None
+) -> Order:
     """The venue accepted the NEW: the order is live (a cancel sent meanwhile stays pending)."""
-    with transaction.atomic():
-        order = _lock_order(order_id)
+    with _venue_update(locked, order_id) as order:
         if order.status == OrderStatus.PENDING_CANCEL:
             return _record(order, event=OrderEventType.ACKNOWLEDGED, actor=actor)
         if order.status != OrderStatus.PENDING_NEW:
@@ -441,14 +461,14 @@ def order_acknowledge(*, order_id: UUID, actor: str) -> Order:
         )
 
 
-def order_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
+def order_reject(
+    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None
+) -> Order:
     """The venue refused the NEW: the order is closed and nothing else of it is sent."""
-    with transaction.atomic():
-        order = _lock_order_in(
-            order_id,
-            (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL),
-            refusal="only a pending new order can be rejected.",
-        )
+    with _venue_update(
+        locked, order_id, (OrderStatus.PENDING_NEW, OrderStatus.PENDING_CANCEL),
+        refusal="only a pending new order can be rejected.",
+    ) as order:
         _withdraw_queued_requests(order)
         return _transition(
             order, to_status=OrderStatus.REJECTED, event=OrderEventType.REJECTED,
@@ -463,14 +483,13 @@ def order_replace_accept(
     quantity: Decimal,
     limit_price: Decimal | None,
     stop_price: Decimal | None,
+    locked: Order | None = None,
 ) -> Order:
     """The venue accepted a MODIFY: the new terms hold."""
-    with transaction.atomic():
-        order = _lock_order_in(
-            order_id,
-            (OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_CANCEL),
-            refusal="no replace is pending.",
-        )
+    with _venue_update(
+        locked, order_id, (OrderStatus.PENDING_REPLACE, OrderStatus.PENDING_CANCEL),
+        refusal="no replace is pending.",
+    ) as order:
         terms = {"quantity": quantity, "limit_price": limit_price, "stop_price": stop_price}
         data = {
             "before": _decimals({f: getattr(order, f) for f in _MODIFIABLE}),
@@ -487,10 +506,11 @@ def order_replace_accept(
         )
 
 
-def order_replace_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
+def order_replace_reject(
+    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None
+) -> Order:
     """The venue refused a MODIFY: the order keeps its terms."""
-    with transaction.atomic():
-        order = _lock_order(order_id)
+    with _venue_update(locked, order_id) as order:
         data = {"reason": reason}
         if order.status == OrderStatus.PENDING_CANCEL:
             return _record(order, event=OrderEventType.REPLACE_REJECTED, actor=actor, data=data)
@@ -505,24 +525,26 @@ def order_replace_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
         )
 
 
-def order_cancel_accept(*, order_id: UUID, actor: str) -> Order:
+def order_cancel_accept(
+    *, order_id: UUID, actor: str, locked: Order | None = None
+) -> Order:
     """The venue cancelled the order."""
-    with transaction.atomic():
-        order = _lock_order_in(
-            order_id, {OrderStatus.PENDING_CANCEL}, refusal="no cancel is pending."
-        )
+    with _venue_update(
+        locked, order_id, {OrderStatus.PENDING_CANCEL}, refusal="no cancel is pending."
+    ) as order:
         _withdraw_queued_requests(order)
         return _transition(
             order, to_status=OrderStatus.CANCELED, event=OrderEventType.CANCELED, actor=actor
         )
 
 
-def order_cancel_reject(*, order_id: UUID, actor: str, reason: str) -> Order:
+def order_cancel_reject(
+    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None
+) -> Order:
     """The venue refused the CANCEL: the order stays live."""
-    with transaction.atomic():
-        order = _lock_order_in(
-            order_id, {OrderStatus.PENDING_CANCEL}, refusal="no cancel is pending."
-        )
+    with _venue_update(
+        locked, order_id, {OrderStatus.PENDING_CANCEL}, refusal="no cancel is pending."
+    ) as order:
         return _transition(
             order, to_status=_live_status(order), event=OrderEventType.CANCEL_REJECTED,
             actor=actor, data={"reason": reason},

@@ -110,11 +110,11 @@ def session_hold_for_send(*, venue_code: str) -> bool:
     halt_table = TradingHalt._meta.db_table
     share = " FOR SHARE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
+        # One round trip: this runs once per send.
         cursor.execute(
-            f"SELECT state FROM {session_table} WHERE venue_id = %s{share}", [venue_code]
+            f"SELECT s.state, (SELECT h.halted FROM {halt_table} h WHERE h.id = %s{share}) "
+            f"FROM {session_table} s WHERE s.venue_id = %s{share}",
+            [TradingHalt.SINGLETON_PK, venue_code],
         )
         row = cursor.fetchone()
-        cursor.execute(f"SELECT halted FROM {halt_table} WHERE id = %s{share}",
-                       [TradingHalt.SINGLETON_PK])
-        halt = cursor.fetchone()
-    return row is not None and row[0] == SessionState.LOGGED_ON and not (halt and halt[0])
+    return row is not None and row[0] == SessionState.LOGGED_ON and not row[1]
