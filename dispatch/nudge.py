@@ -1,15 +1,38 @@
 import logging
 
+import redis
+
 logger = logging.getLogger(__name__)
 
+# Intake nudges a venue's dispatchers at most this often: at 1,000 orders/s one task per
+# order would keep the dispatchers busy starting drains that find a drain already running.
+COALESCE_MS = 100
 
-def dispatch_nudge(*, venue_code: str) -> None:
+
+def _nudge_key(venue_code: str) -> str:
+    return f"oms:nudge:{venue_code}"
+
+
+def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
     """Tell a dispatcher there is work for the venue. Only a nudge: the queue is the table,
     and the sweeper re-nudges whatever waits, so a nudge that cannot be sent is logged and
     dropped rather than failing the request that queued the work."""
+    from dispatch.services import _redis
     from dispatch.tasks import dispatch_drain_task
 
     try:
+        if coalesce and not _redis().set(_nudge_key(venue_code), 1, nx=True, px=COALESCE_MS):
+            return  # a nudge went out moments ago; the drain it started will see this work
         dispatch_drain_task.apply_async(args=[venue_code], retry=False)
-    except Exception as exc:  # the broker is down: the sweeper will find the work
+    except Exception as exc:  # Redis or the broker is down: the sweeper finds the work
         logger.warning("could not nudge dispatch for %s: %r", venue_code, exc)
+
+
+def dispatch_nudge_forget(*, venue_code: str) -> None:
+    """A drain found the queue empty: the next order nudges at once, not after the window."""
+    from dispatch.services import _redis
+
+    try:
+        _redis().delete(_nudge_key(venue_code))
+    except redis.RedisError:
+        pass  # the key expires within COALESCE_MS anyway

@@ -43,7 +43,7 @@ from dispatch.models import (
     VenueRequest,
     VenueResult,
 )
-from dispatch.nudge import dispatch_nudge
+from dispatch.nudge import dispatch_nudge, dispatch_nudge_forget
 from orders import services as order_services
 from orders.errors import InvalidTransition
 from orders.models import OrderStatus
@@ -104,6 +104,7 @@ def dispatch_drain(
     # Read once per drain (a few seconds): an operator's change applies to the next drain.
     limit = Venue.objects.values_list("throttle_per_second", flat=True).get(pk=venue_code)
     sent = 0
+    rechecked = False
     while time.monotonic() < deadline:
         outcome = _send_one(
             venue_code=venue_code, gateway=gateway, limiter=limiter, limit=limit,
@@ -111,6 +112,12 @@ def dispatch_drain(
         )
         if outcome in ("sent", "unknown"):
             sent += 1
+            rechecked = False
+        elif outcome == "empty" and not rechecked:
+            # Intake skips nudging while a recent nudge stands. Forget it, then look once
+            # more: an order committed just now is either seen here or nudges afresh.
+            dispatch_nudge_forget(venue_code=venue_code)
+            rechecked = True
         elif outcome in ("empty", "gated"):
             return DrainResult(sent, outcome)
     return DrainResult(sent, "budget")
@@ -338,5 +345,5 @@ def dispatch_sweep(*, now: datetime | None = None) -> dict:
     )
     for venue_code in venues:
         if session_can_send(venue_code=venue_code):
-            dispatch_nudge(venue_code=venue_code)
+            dispatch_nudge(venue_code=venue_code, coalesce=False)
     return {"requeued": requeued, "nudged": venues}

@@ -9,7 +9,7 @@ def dispatch_drain_task(venue_code: str) -> None:
     """Send the venue's queue for a few seconds; hand over to a fresh task if work remains."""
     result = services.dispatch_drain(venue_code=venue_code)
     if result.stopped == "budget":
-        dispatch_nudge(venue_code=venue_code)
+        dispatch_nudge(venue_code=venue_code, coalesce=False)
 
 
 @shared_task(name="dispatch.sweep", acks_late=True, ignore_result=True)

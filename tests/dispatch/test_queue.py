@@ -345,3 +345,26 @@ def test_modify_racing_a_claim_is_either_in_place_or_refused_never_half_applied(
         else:  # the NEW was answered first: the modify went to the venue as a MODIFY
             assert seen == [("NEW", "10"), ("MODIFY", "7")]
             assert (outcome["modify"], order.quantity) == ("done", Decimal("7"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_intake_nudges_are_coalesced_and_an_empty_drain_reopens_them(
+    trader, in_process_venue, monkeypatch
+):
+    from dispatch import nudge, tasks
+
+    # A window far longer than the test: only the drain's forgetting can reopen nudges.
+    monkeypatch.setattr(nudge, "COALESCE_MS", 60_000)
+    published = []
+    monkeypatch.setattr(tasks.dispatch_drain_task, "apply_async",
+                        lambda args, **kw: published.append(args[0]))
+    venue_live()
+
+    for _ in range(20):  # each commits on its own and nudges on commit
+        make_order(user=trader, account_code="ACC-1")
+    assert published == ["XMOCK"]  # one per coalescing window, not one per order
+
+    assert drain().stopped == "empty"
+    published.clear()
+    make_order(user=trader, account_code="ACC-1")  # right after a drain emptied the queue
+    assert published == ["XMOCK"]  # nudged at once, not left for the sweeper
