@@ -2,7 +2,8 @@
 
 Each transition is one service: it locks the order, checks the move against
 ALLOWED_TRANSITIONS, saves only the fields it changed and writes an OrderEvent in the same
-transaction.
+transaction. Client-driven changes that need the venue also queue a VenueRequest in that
+transaction; the venue-driven ones accept the dispatcher's already-locked order.
 """
 
 import hashlib
@@ -18,6 +19,9 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
+from dispatch.models import RequestKind, RequestState, VenueRequest
+from dispatch.nudge import dispatch_nudge
+from omsproject.errors import InvalidInput
 from orders.errors import (
     AccountForbidden,
     DuplicateClientOrderId,
@@ -26,7 +30,6 @@ from orders.errors import (
     OrderNotFound,
     UnknownVenue,
 )
-from omsproject.errors import InvalidInput
 from orders.models import (
     ALLOWED_TRANSITIONS,
     CANCELLABLE_STATUSES,
@@ -39,8 +42,6 @@ from orders.models import (
     OrderType,
     TimeInForce,
 )
-from dispatch.models import RequestKind, RequestState, VenueRequest
-from dispatch.nudge import dispatch_nudge
 from sessions.errors import VenueClosed
 from sessions.services import session_check_accepting
 from venues.models import Venue
