@@ -100,7 +100,7 @@ def _drain_backlog(*, exchange, dispatch_workers, monkeypatch, trader, venue_cod
     sleep_until_fraction_of_second(0.8)
     started = time.monotonic()
     for _ in range(NUDGES):
-        dispatch_nudge(venue_code=venue_code)
+        dispatch_nudge(venue_code=venue_code, coalesce=False)  # one drain per nudge
     # Until all are answered, or the venue refused one for the rate: that ends the drains
     # ("gated") and the exactness checks below fail anyway, so there is no point waiting.
     wait_until(
