@@ -182,7 +182,14 @@ def _send_one(
                 # ages out (pending_ms), rather than being completed now.
                 _mark_unknown(request, why=str(exc))
                 return "unknown"
-            limiter.complete(slot)
+            try:
+                limiter.complete(slot)
+            except redis.RedisError as exc:
+                # The venue acted and answered: record it whatever Redis says. Not re-stamped,
+                # the entry keeps counting as a send under way until it ages out (later than
+                # needed, never earlier); a restarted Redis is covered by the cool-down.
+                logger.warning("venue %s answered but the limiter slot was not completed: %r",
+                               venue_code, exc)
             return _record_answer(request, answer)
     except _Rollback as rollback:
         if slot is not None and not on_the_wire:
