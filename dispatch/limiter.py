@@ -24,11 +24,14 @@ restarted Redis) nothing is granted for one window plus the longest a send may s
 unanswered, so whatever was sent before the restart has left any window.
 """
 
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 
 import redis
+
+logger = logging.getLogger(__name__)
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -47,6 +50,12 @@ if now - born < window + pending then
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
+  local waited = tonumber(ARGV[5])
+  if waited > 0 then
+    -- Counted for /metrics in this same round trip: nothing more between grant and send.
+    redis.call('INCR', KEYS[3])
+    redis.call('INCRBYFLOAT', KEYS[4], waited / 1000000)
+  end
   local member = string.format('%.0f', now) .. ':' .. ARGV[4]
   -- Until completed, the entry sits in the future: it counts while the send is under way,
   -- and ages out on its own if the sender dies.
@@ -69,6 +78,11 @@ return now
 """
 
 
+def wait_metric_keys(key: str) -> tuple[str, str]:
+    """Redis keys counting, for `key`, the acquires that had to wait and the seconds waited."""
+    return f"oms:metrics:limiter:{key}:waits", f"oms:metrics:limiter:{key}:wait_seconds"
+
+
 @dataclass(frozen=True)
 class Slot:
     member: str
@@ -85,15 +99,23 @@ class SlidingWindowLimiter:
         self._client = client
         self._log_key = f"oms:limiter:{key}:log"
         self._born_key = f"oms:limiter:{key}:born"
+        self._waits_key, self._wait_seconds_key = wait_metric_keys(key)
         self._pending_us = pending_ms * 1000
         self._acquire = client.register_script(_ACQUIRE)
         self._complete = client.register_script(_COMPLETE)
 
-    def try_acquire(self, *, limit: int, window_ms: int) -> tuple[Slot | None, float]:
-        """One attempt: (slot, 0) or (None, seconds until one may be free)."""
+    def try_acquire(
+        self, *, limit: int, window_ms: int, waited: float = 0.0
+    ) -> tuple[Slot | None, float]:
+        """One attempt: (slot, 0) or (None, seconds until one may be free).
+
+        `waited`: seconds this caller has already waited for this slot, counted for /metrics
+        if the attempt succeeds.
+        """
         granted, value = self._acquire(
-            keys=[self._log_key, self._born_key],
-            args=[limit, window_ms * 1000, self._pending_us, secrets.token_hex(6)],
+            keys=[self._log_key, self._born_key, self._waits_key, self._wait_seconds_key],
+            args=[limit, window_ms * 1000, self._pending_us, secrets.token_hex(6),
+                  int(waited * 1_000_000)],
         )
         if granted:
             return Slot(value.decode() if isinstance(value, bytes) else value), 0.0
@@ -101,17 +123,37 @@ class SlidingWindowLimiter:
 
     def acquire(self, *, limit: int, window_ms: int, timeout: float) -> Slot | None:
         """Wait up to `timeout` seconds for a slot."""
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        waited = False
         while True:
-            slot, wait = self.try_acquire(limit=limit, window_ms=window_ms)
+            slot, wait = self.try_acquire(
+                limit=limit, window_ms=window_ms,
+                waited=time.monotonic() - started if waited else 0.0,
+            )
             if slot is not None:
                 return slot
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if waited:
+                    self._count_wait(time.monotonic() - started)
                 return None
+            waited = True
             # Waking when the oldest send leaves the window keeps the limit used; the floor
             # keeps many waiting workers from spinning on Redis.
             time.sleep(min(max(wait, 0.0005), remaining))
+
+    def _count_wait(self, seconds: float) -> None:
+        # A wait that ended without a slot, for /metrics (metrics/collectors.py); a granted
+        # one is counted by the acquire script itself. In Redis, not process memory, because
+        # dispatchers are many processes on many hosts. A failure here costs nothing else.
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.incr(self._waits_key)
+            pipe.incrbyfloat(self._wait_seconds_key, seconds)
+            pipe.execute()
+        except redis.RedisError as exc:
+            logger.warning("could not count a rate-limit wait for /metrics: %s", exc)
 
     def complete(self, slot: Slot) -> None:
         """The venue's answer is in: the send counts from now (Redis's clock) on."""

@@ -1,0 +1,147 @@
+"""Prometheus metric families for the OMS, built from metrics/selectors.py at each scrape."""
+
+import logging
+from collections.abc import Iterator
+
+import redis
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.utils import floatToGoString
+
+from dispatch.models import RequestKind
+from metrics import selectors
+from orders.models import OrderStatus
+from sessions.models import SessionState
+
+logger = logging.getLogger(__name__)
+
+
+class OmsCollector(Collector):
+    """Reads the system's state when Prometheus asks, so every web process serves the same
+    numbers and none keeps counters of its own.
+
+    Every venue gets a series for every status, kind and state, zeros included: a series
+    that appears only once it is non-zero makes rate() and alerts miss its first change.
+    """
+
+    def describe(self) -> list[Metric]:
+        # Without this the registry would call collect(), and query the database, at import.
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        venues = selectors.venue_codes()
+        yield self._orders(venues)
+        yield self._queue_depth(venues)
+        yield from self._requests(venues)
+        yield from self._sessions(venues)
+        yield from self._limiter(venues)
+
+    def _orders(self, venues: list[str]) -> Metric:
+        counts = selectors.orders_by_venue_and_status()
+        family = GaugeMetricFamily(
+            "oms_orders", "Orders by venue and status.", labels=["venue", "status"]
+        )
+        for venue in venues:
+            for status in OrderStatus.values:
+                family.add_metric([venue, status], counts.get((venue, status), 0))
+        return family
+
+    def _queue_depth(self, venues: list[str]) -> Metric:
+        depth = selectors.queue_depth_by_venue()
+        family = GaugeMetricFamily(
+            "oms_venue_queue_depth",
+            "Requests (NEW, MODIFY, CANCEL) waiting in the venue's queue, not yet claimed.",
+            labels=["venue"],
+        )
+        for venue in venues:
+            family.add_metric([venue], depth.get(venue, 0))
+        return family
+
+    def _requests(self, venues: list[str]) -> Iterator[Metric]:
+        stats = {(row.venue, row.kind): row for row in selectors.request_stats()}
+        sent = CounterMetricFamily(
+            "oms_venue_requests_sent",
+            "Requests sent to the venue, by venue and kind (a resend of the same request "
+            "counts once).",
+            labels=["venue", "kind"],
+        )
+        latency = HistogramMetricFamily(
+            "oms_venue_request_latency_seconds",
+            "Round trip from writing a request to reading the venue's answer.",
+            labels=["venue", "kind"],
+        )
+        bounds = [floatToGoString(bound) for bound in selectors.LATENCY_BUCKETS_SECONDS]
+        for venue in venues:
+            for kind in RequestKind.values:
+                row = stats.get((venue, kind))
+                sent.add_metric([venue, kind], row.sent if row else 0)
+                counts = row.buckets if row else (0,) * len(bounds)
+                latency.add_metric(
+                    [venue, kind],
+                    buckets=[*zip(bounds, counts), ("+Inf", row.answered if row else 0)],
+                    sum_value=(row.latency_sum_micros if row else 0) / 1_000_000,
+                )
+        yield sent
+        yield latency
+
+    def _sessions(self, venues: list[str]) -> Iterator[Metric]:
+        states = selectors.session_state_by_venue()
+        family = GaugeMetricFamily(
+            "oms_venue_session_state",
+            "1 for the venue session's current state, 0 for the others.",
+            labels=["venue", "state"],
+        )
+        for venue in venues:
+            if venue not in states:  # a venue whose session is not set up yet
+                continue
+            for state in SessionState.values:
+                family.add_metric([venue, state], 1 if states[venue] == state else 0)
+        yield family
+        yield GaugeMetricFamily(
+            "oms_trading_halted",
+            "1 while the global kill switch stops all sending, else 0.",
+            value=1 if selectors.trading_halted() else 0,
+        )
+
+    def _limiter(self, venues: list[str]) -> Iterator[Metric]:
+        try:
+            waits = selectors.limiter_waits_by_venue(venues)
+        except redis.RedisError as exc:
+            # The database's metrics are still worth serving; this says what is missing.
+            logger.warning("/metrics could not read the limiter's counters: %s", exc)
+            yield GaugeMetricFamily(
+                "oms_metrics_redis_up", "1 if /metrics could read Redis, else 0.", value=0
+            )
+            return
+        yield GaugeMetricFamily(
+            "oms_metrics_redis_up", "1 if /metrics could read Redis, else 0.", value=1
+        )
+        count = CounterMetricFamily(
+            "oms_limiter_waits",
+            "Rate-limit slot requests that had to wait (once per request, granted or not).",
+            labels=["venue"],
+        )
+        seconds = CounterMetricFamily(
+            "oms_limiter_wait_seconds",
+            "Seconds dispatchers spent waiting for a rate-limit slot.",
+            labels=["venue"],
+        )
+        for venue in venues:
+            waited, waited_seconds = waits.get(venue, (0, 0.0))
+            count.add_metric([venue], waited)
+            seconds.add_metric([venue], waited_seconds)
+        yield count
+        yield seconds
+
+
+def oms_registry() -> CollectorRegistry:
+    # Its own registry, without the default process/GC collectors: those describe one
+    # gunicorn worker, and a scrape lands on whichever worker the balancer picks.
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(OmsCollector())
+    return registry
