@@ -1,0 +1,271 @@
+"""The whole OMS for a benchmark: a fresh PostgreSQL database, a flushed Redis database, the
+mock exchange, gunicorn and Celery dispatcher processes, started and stopped by the suite.
+
+The process commands follow the Procfile, with two differences that matter for measuring:
+no gunicorn access log (at 1,000 requests/s it costs CPU the API needs) and several
+dispatcher processes. Beat and the `default` worker are not started: the suite forces the
+venue open and reconciles its session once itself, and nudges dispatch when it queues
+backlogs behind the API's back (the sweeper's job in production).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENUE = "XMOCK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_json(method: str, url: str, body=None, *, headers=None, timeout: float = 10.0):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+class StackError(RuntimeError):
+    pass
+
+
+class Stack:
+    def __init__(self, *, log_dir: Path, database: str = "oms_bench", redis_db: int = 9,
+                 pg: str = "postgres://postgres@127.0.0.1:5432",
+                 redis_base: str = "redis://127.0.0.1:6379", dispatchers: int = 3,
+                 dispatcher_threads: int = 4, web_workers: int = 2, web_threads: int = 4):
+        self.log_dir = log_dir
+        self.pg = pg.rstrip("/")
+        self.database = database
+        self.database_url = f"{self.pg}/{database}"
+        self.redis_url = f"{redis_base.rstrip('/')}/{redis_db}"
+        self.web_port = free_port()
+        self.exchange_port = free_port()
+        self.web_url = f"http://127.0.0.1:{self.web_port}"
+        self.exchange_url = f"http://127.0.0.1:{self.exchange_port}"
+        self.dispatcher_count = dispatchers
+        self.dispatcher_threads = dispatcher_threads
+        self.web_workers = web_workers
+        self.web_threads = web_threads
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.token: str | None = None
+
+    # --- environment --------------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        bin_dir = str(Path(sys.executable).parent)
+        return {
+            **os.environ,
+            "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", os.defpath)]),
+            "DJANGO_SETTINGS_MODULE": "omsproject.settings",
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": self.redis_url,
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-not-a-secret-" + "x" * 30,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DEBUG": "false",
+            "LOG_LEVEL": "WARNING",
+            "OMS_VENUE_GATEWAY": "venues.gateway.HttpVenueGateway",
+            "OMS_EXCHANGE_URL": self.exchange_url,
+            "OMS_DEFAULT_VENUE": VENUE,
+            "OMS_THROTTLE_PER_SECOND": "1000",
+            "OMS_DEMO_SESSION": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def env_apply(self) -> None:
+        """This process talks to the same database and Redis (ORM, services, sampling)."""
+        os.environ.update({k: v for k, v in self.env().items() if k != "PATH"})
+
+    # --- services -----------------------------------------------------------------------------
+
+    def database_recreate(self) -> None:
+        import psycopg
+
+        with psycopg.connect(f"{self.pg}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+
+    def redis_flush(self) -> None:
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        client.flushdb()
+        client.close()
+
+    def limiter_aged(self) -> None:
+        """A fresh limiter grants nothing for one window plus the longest send (a guard
+        against Redis restarts, dispatch/limiter.py); the bench Redis is fresh on purpose."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        client.set(f"oms:limiter:{VENUE}:born", 0)
+        client.close()
+
+    def dispatch_queue_purge(self) -> None:
+        """Drop pending Celery nudges (they are only nudges; the table is the queue)."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        client.delete("dispatch")
+        client.close()
+
+    # --- processes ----------------------------------------------------------------------------
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = (self.log_dir / f"{name}.log").open("ab")
+        process = subprocess.Popen(command, cwd=REPO, env=self.env(), stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def exchange_start(self, *, rate_limit: int = 1000) -> None:
+        self._spawn("exchange", [
+            sys.executable, "-m", "exchange", "--host", "127.0.0.1",
+            "--port", str(self.exchange_port), "--venue", VENUE,
+            "--rate-limit", str(rate_limit), "--latency-ms", "1-3", "--summary-seconds", "0",
+        ])
+        self._wait_http(f"{self.exchange_url}/healthz", "exchange")
+
+    def web_start(self) -> None:
+        self._spawn("web", [
+            sys.executable, "-m", "gunicorn", "omsproject.wsgi",
+            "--bind", f"127.0.0.1:{self.web_port}", "--workers", str(self.web_workers),
+            "--worker-class", "gthread", "--threads", str(self.web_threads),
+            "--error-logfile", "-", "--log-level", "warning",
+        ])
+        self._wait_http(f"{self.web_url}/healthz", "web")
+
+    def dispatchers_start(self) -> None:
+        for index in range(self.dispatcher_count):
+            self._spawn(f"dispatcher-{index}", [
+                sys.executable, "-m", "celery", "-A", "omsproject", "worker", "-Q", "dispatch",
+                "--pool", "threads", "--concurrency", str(self.dispatcher_threads),
+                "--without-heartbeat", "--without-mingle", "--without-gossip",
+                "-n", f"bench-dispatcher-{index}@%h", "--loglevel", "WARNING",
+            ])
+        from omsproject.celery import app
+
+        waiting = {f"bench-dispatcher-{i}@{socket.gethostname()}"
+                   for i in range(self.dispatcher_count)}
+        deadline = time.monotonic() + 60
+        while waiting:
+            self._check_alive()
+            for reply in app.control.ping(destination=list(waiting), timeout=0.5):
+                for name in reply:
+                    waiting.discard(name)
+            if waiting and time.monotonic() > deadline:
+                raise StackError(f"dispatchers {sorted(waiting)} did not answer a ping in 60 s")
+
+    def _check_alive(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                tail = (self.log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise StackError(f"{name} exited with {process.returncode}:\n{tail}")
+
+    def _wait_http(self, url: str, name: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_alive()
+            try:
+                urllib.request.urlopen(url, timeout=2).read()
+                return
+            except urllib.error.HTTPError as exc:
+                if exc.code < 500:
+                    return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(f"{name} did not answer at {url} in {timeout} s")
+            time.sleep(0.1)
+
+    def pids(self, prefix: str) -> list[int]:
+        return [p.pid for name, p in self.processes.items()
+                if name.startswith(prefix) and p.poll() is None]
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=5)
+
+    # --- the OMS's own state ------------------------------------------------------------------
+
+    def bootstrap(self) -> None:
+        """Migrate, an operator with a token, the venue at 1,000/s forced open and logged on.
+        Runs in this process (Django set up on the bench database)."""
+        import django
+
+        self.env_apply()
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", "--noinput", verbosity=0)
+        from django.contrib.auth import get_user_model
+        from rest_framework.authtoken.models import Token
+
+        user, _ = get_user_model().objects.get_or_create(
+            username="bench-operator", defaults={"is_staff": True, "is_superuser": True})
+        self.token = Token.objects.get_or_create(user=user)[0].key
+        from venues.services import venue_get_or_create_default
+
+        venue_get_or_create_default()
+        self.venue_open()
+
+    def venue_open(self) -> None:
+        from sessions.services import session_reconcile, session_update
+
+        session_update(venue_code=VENUE, actor="bench", override="OPEN")
+        outcome = session_reconcile(venue_code=VENUE)
+        if outcome[0].state != "LOGGED_ON":
+            raise StackError(f"venue {VENUE} did not log on: {outcome}")
+
+    def venue_limit(self, limit: int, *, latency_ms: str | None = None) -> None:
+        """The OMS's limit and the exchange's, together. Dispatchers read the limit at the
+        start of each drain, so change it only while the queue is empty."""
+        from venues.models import Venue
+
+        Venue.objects.filter(code=VENUE).update(throttle_per_second=limit)
+        config: dict = {"rateLimit": limit}
+        if latency_ms is not None:
+            config["latencyMs"] = latency_ms
+        http_json("PUT", f"{self.exchange_url}/venues/{VENUE}/config", config)
+
+    def exchange_stats(self) -> dict:
+        return http_json("GET", f"{self.exchange_url}/venues/{VENUE}/stats")
+
+    def exchange_messages(self, since: int) -> list[dict]:
+        out: list[dict] = []
+        while True:
+            page = http_json(
+                "GET", f"{self.exchange_url}/venues/{VENUE}/messages?since={since}&limit=100000",
+                timeout=60)
+            out.extend(page["messages"])
+            if not page.get("hasMore") or not page["messages"]:
+                return out
+            since = page["messages"][-1]["seq"]
