@@ -6,6 +6,8 @@ DRF's own exceptions, into HTTP responses.
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
@@ -42,6 +44,20 @@ class InvalidInput(DomainError):
     code = "validation_error"
 
 
+class PayloadTooLarge(exceptions.APIException):
+    """The body is over DATA_UPLOAD_MAX_MEMORY_SIZE; raised before any of it is parsed."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def payload_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+    )
+
+
 def _camel(name: str) -> str:
     # Services name fields as the models do; the API speaks camelCase.
     head, *rest = name.split("_")
@@ -66,6 +82,7 @@ _DRF_CODES = {
     exceptions.NotAcceptable: "not_acceptable",
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
+    PayloadTooLarge: "payload_too_large",
 }
 
 
@@ -84,6 +101,9 @@ def api_exception_handler(exc, context):
         return None  # a bug, not bad input: let it surface as a 500 and be logged
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own size check (request.body) is a SuspiciousOperation; it is a 413.
+        exc = payload_too_large()
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -105,6 +125,9 @@ def json_server_error(request):
 
 
 def json_bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):  # outside DRF: the admin, /healthz
+        error = payload_too_large()
+        return JsonResponse(error_body("payload_too_large", str(error.detail)), status=413)
     return JsonResponse(error_body("bad_request", "Bad request."), status=400)
 
 

@@ -16,6 +16,9 @@ ERROR_RESPONSES = {
         403: "Not allowed.",
         404: "Not found.",
         409: "The order's state forbids this.",
+        413: "The request body is too large (DATA_UPLOAD_MAX_MEMORY_SIZE).",
+        415: "The body is not JSON (Content-Type: application/json).",
+        429: "Too many requests from this token; see Retry-After.",
         503: "A dependency is unavailable.",
     }.items()
 }

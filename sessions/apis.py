@@ -3,8 +3,11 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
+import re
+
 from omsproject.schema import ERROR_RESPONSES
 from sessions import selectors, services
+from sessions.errors import VenueNotFound
 from sessions.models import VenueSession
 from sessions.serializers import (
     SessionDetailOutput,
@@ -35,6 +38,17 @@ class IsOperatorOrReadOnly(BasePermission):
         return request.method in SAFE_METHODS or user.is_staff
 
 
+# Venue codes as the order API accepts them. Anything else cannot name a venue, and must not
+# reach the database as a lookup (PostgreSQL refuses NUL bytes in text: a 500).
+_VENUE_CODE = re.compile(r"[A-Z0-9_]{2,16}")
+
+
+def _venue_code(venue: str) -> str:
+    if not _VENUE_CODE.fullmatch(venue):
+        raise VenueNotFound(f"Unknown venue {venue[:32]!r}.")
+    return venue
+
+
 class SessionListApi(GenericAPIView):
     queryset = VenueSession.objects.none()  # for the schema only; reads go through selectors
     serializer_class = SessionOutput
@@ -60,12 +74,13 @@ class SessionDetailApi(GenericAPIView):
 
     @extend_schema(responses={200: SessionDetailOutput, **ERROR_RESPONSES})
     def get(self, request, venue):
-        return self._detail(venue)
+        return self._detail(_venue_code(venue))
 
     @extend_schema(
         request=SessionUpdateInput, responses={200: SessionDetailOutput, **ERROR_RESPONSES}
     )
     def patch(self, request, venue):
+        venue = _venue_code(venue)
         given = SessionUpdateInput(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -83,6 +98,11 @@ class SessionDetailApi(GenericAPIView):
 class TradingHaltApi(GenericAPIView):
     serializer_class = TradingHaltOutput
     permission_classes = [IsOperatorOrReadOnly]
+
+    def get_object(self):
+        # The one halt row. DRF's OPTIONS (metadata) asks for the object a PUT would change;
+        # without this it finds no queryset and fails with a 500.
+        return selectors.trading_halt_get()
 
     @extend_schema(responses={200: TradingHaltOutput, **ERROR_RESPONSES})
     def get(self, request):

@@ -3,14 +3,15 @@ schedule rules live in sessions.services."""
 
 from rest_framework import serializers
 
+from omsproject.serializer_fields import WallTimeField
 from orders.serializers import StrictSerializer
 from sessions.models import SessionOverride, SessionState
 
 
 class ScheduleOutput(serializers.Serializer):
     timeZone = serializers.CharField(source="time_zone")
-    openTime = serializers.TimeField(source="open_time", help_text="Local wall time.")
-    closeTime = serializers.TimeField(
+    openTime = WallTimeField(source="open_time", help_text="Local wall time.")
+    closeTime = WallTimeField(
         source="close_time", help_text="Local wall time; before openTime means the next day."
     )
     weekdays = serializers.ListField(
@@ -67,8 +68,8 @@ class SessionDetailOutput(SessionOutput):
 
 class ScheduleInput(StrictSerializer):
     timeZone = serializers.CharField(max_length=64, required=False)
-    openTime = serializers.TimeField(required=False)
-    closeTime = serializers.TimeField(required=False)
+    openTime = WallTimeField(required=False)
+    closeTime = WallTimeField(required=False)
     weekdays = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=7),
         required=False,
