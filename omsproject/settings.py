@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "orders",
     "sessions.apps.TradingSessionsConfig",
     "dispatch",
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -92,6 +93,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that accepts TCP but never answers would hang each request until gunicorn
+    # kills the worker; failing the connect turns it into a 503 (omsproject/errors.py).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis / Celery -------------------------------------------------------------------------
@@ -155,6 +161,24 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "omsproject.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+# --- API throttling -------------------------------------------------------------------------
+# The cache is Redis, shared by every web process on every host, under its own key prefix;
+# the API throttle (omsproject/throttles.py) keeps its per-token request logs there.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "oms:cache",
+        # A hung Redis must not hang requests: the throttle fails open when the cache errors.
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+# Requests per token (user) in any sliding second, across all web processes; empty turns
+# throttling off. Twice the 1,000 orders/s target, so one token can run the benchmark and
+# poll besides, while a runaway client is cut off before it takes the whole API.
+OMS_API_THROTTLE_RATE = env("OMS_API_THROTTLE_RATE", default="2000/second")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["omsproject.throttles.PerTokenRateThrottle"]
+# --- end API throttling ---------------------------------------------------------------------
 SPECTACULAR_SETTINGS = {
     "TITLE": "OMS API",
     "DESCRIPTION": "Order management system: order intake, modify, cancel, and venue sessions.",
@@ -188,6 +212,13 @@ OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
 OMS_SESSION_LEASE_SECONDS = env.int("OMS_SESSION_LEASE_SECONDS", default=30)
 # After a failed logon/logout, the next attempt waits this long.
 OMS_SESSION_RETRY_SECONDS = env.int("OMS_SESSION_RETRY_SECONDS", default=5)
+
+# --- Metrics --------------------------------------------------------------------------------
+# Bearer token Prometheus must send to /metrics. Unset, /metrics is open to anyone who can
+# reach the web process: convenient locally, flagged by `manage.py check --deploy`; set it in
+# production.
+OMS_METRICS_TOKEN = env("OMS_METRICS_TOKEN", default="")
+# --- end Metrics ----------------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,
