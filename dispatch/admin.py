@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from dispatch.models import UnmatchedResponse, VenueRequest
+from omsproject.admin_inlines import ReadOnlyTabularInline
 
 _REQUEST_FIELDS = [
     "id", "request_id", "order", "venue", "kind", "state", "quantity", "limit_price",
@@ -42,13 +43,8 @@ class UnmatchedResponseAdmin(ReadOnlyAdmin):
     readonly_fields = ["venue", "received_at", "request_id", "why", "payload"]
 
 
-class VenueRequestInline(admin.TabularInline):
+class VenueRequestInline(ReadOnlyTabularInline):
     model = VenueRequest
-    extra = 0
-    can_delete = False
     fields = ["kind", "state", "quantity", "limit_price", "stop_price", "attempts",
               "queued_at", "sent_at", "responded_at", "result", "reason", "latency_micros"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    ordering = ["id"]

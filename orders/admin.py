@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from dispatch.admin import VenueRequestInline
+from omsproject.admin_inlines import ReadOnlyTabularInline
 from omsproject.errors import DomainError
 from orders import services
 from orders.models import MODIFIABLE_STATUSES, Account, Order, OrderEvent, OrderStatus
@@ -9,15 +10,10 @@ from orders.models import MODIFIABLE_STATUSES, Account, Order, OrderEvent, Order
 _EDITABLE = ("quantity", "limit_price", "stop_price")
 
 
-class OrderEventInline(admin.TabularInline):
+class OrderEventInline(ReadOnlyTabularInline):
     model = OrderEvent
-    extra = 0
-    can_delete = False
     fields = ["created_at", "type", "from_status", "to_status", "actor", "data"]
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    ordering = ["id"]
 
 
 class OrderAdminForm(forms.ModelForm):

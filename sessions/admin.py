@@ -6,6 +6,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
+from omsproject.admin_inlines import ReadOnlyTabularInline
 from omsproject.errors import DomainError
 from sessions import selectors, services
 from sessions.models import (
@@ -23,21 +24,11 @@ _WEEKDAY_CHOICES = [
 _SCHEDULE_FIELDS = ("time_zone", "open_time", "close_time", "weekdays", "holidays")
 
 
-class SessionEventInline(admin.TabularInline):
+class SessionEventInline(ReadOnlyTabularInline):
     model = SessionEvent
-    extra = 0
-    can_delete = False
     fields = [
         "created_at", "type", "result", "actor", "reason", "sent_at", "acknowledged_at", "data",
     ]
-    readonly_fields = fields
-    ordering = ["-id"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class HolidaysField(forms.CharField):
@@ -166,19 +157,9 @@ class VenueSessionAdmin(admin.ModelAdmin):
         self._set_override(request, queryset, None)
 
 
-class TradingHaltEventInline(admin.TabularInline):
+class TradingHaltEventInline(ReadOnlyTabularInline):
     model = TradingHaltEvent
-    extra = 0
-    can_delete = False
     fields = ["created_at", "halted", "reason", "actor"]
-    readonly_fields = fields
-    ordering = ["-id"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class TradingHaltAdminForm(forms.ModelForm):
