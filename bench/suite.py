@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench import loadgen
 from bench.stack import REPO, VENUE, Stack, StackError
+from bench.windows import most_in_any_window
 
 RESULTS = REPO / "bench" / "results"
 SCENARIOS = ("ingest", "e2e", "throttle", "backlog", "latency", "soak")
@@ -277,11 +278,7 @@ def wire_profile(messages: list[dict], limit: int) -> dict:
     if not messages:
         return {"count": 0, "busiest": 0, "rate": 0.0, "per_second": [], "rejects": {}}
     times = sorted(m["receivedMonotonicNs"] for m in messages)
-    busiest, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - SECOND_NS:  # (t - 1 s, t], as the exchange counts
-            start += 1
-        busiest = max(busiest, end - start + 1)
+    busiest = most_in_any_window(times, SECOND_NS)
     first, last = times[0], times[-1]
     span = (last - first) / SECOND_NS
     per_second = Counter((t - first) // SECOND_NS for t in times)

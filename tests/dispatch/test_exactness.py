@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 
+from bench.windows import most_in_any_window
 from dispatch import services as dispatch_services
 from dispatch.models import RequestState, VenueRequest
 from dispatch.nudge import dispatch_nudge
@@ -39,11 +40,7 @@ def _wire_profile(messages: list[dict], limit: int) -> dict:
     """What the venue's own log says: the busiest sliding second, the rate sustained, the
     calendar seconds."""
     times = sorted(m["receivedMonotonicNs"] for m in messages)
-    busiest, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - SECOND_NS:  # (t - 1 s, t], as the exchange counts
-            start += 1
-        busiest = max(busiest, end - start + 1)
+    busiest = most_in_any_window(times, SECOND_NS)
     first, last = times[0], times[-1]
     # The steady part leaves out the first and the last 0.5 s.
     steady = [t for t in times if first + HALF_SECOND_NS <= t <= last - HALF_SECOND_NS]

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from bench.windows import most_in_any_window
 from dispatch.limiter import SlidingWindowLimiter
 
 KEY = "XMOCK"  # limiter_redis marks its limiter long past the start-up window
@@ -16,17 +17,6 @@ PENDING_MS = 100  # how long a send with no answer keeps counting, in these test
 def _us(member: str) -> int:
     """A granted slot's time on Redis's clock: the member is '<microseconds>:<token>'."""
     return int(member.split(":", 1)[0])
-
-
-def _most_in_any_window(times_us: list[int], window_us: int) -> int:
-    """Most grants in any half-open window (t - window, t]; the busiest ends at a grant."""
-    times = sorted(times_us)
-    most, start = 0, 0
-    for end, t in enumerate(times):
-        while times[start] <= t - window_us:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 def test_grants_exactly_the_limit_then_refuses_until_the_window_has_passed(limiter_redis):
@@ -118,7 +108,7 @@ def test_many_threads_never_get_more_than_the_limit_in_any_window_and_use_it(
     assert all(score >= _us(member) for member, score in seen_in_redis.items())
     assert len(set(granted)) == len(granted)
 
-    most = _most_in_any_window(times, window_us)
+    most = most_in_any_window(times, window_us)
     # The same invariant as a spacing: the (i+L)-th grant comes a full window after the i-th.
     spacings = [times[i + limit] - times[i] for i in range(len(times) - limit)]
     late = sorted(spacing - window_us for spacing in spacings)
