@@ -217,8 +217,9 @@ class _Supervisor:
         elif time.monotonic() - self._since > self.STALL_S:
             for worker in self.workers:
                 worker.process.kill()
+            # No readiness ping: this process's control connection may have died with the
+            # old Redis. The sweeps keep nudging, and progress is what is watched.
             self.workers = [self.celery.worker()]
-            self.celery.wait_ready(self.workers)
             self.restarts += 1
             self._since = time.monotonic()
 
