@@ -166,7 +166,7 @@ REST_FRAMEWORK = {
 # the API throttle (omsproject/throttles.py) keeps its per-token request logs there.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "omsproject.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "oms:cache",
         # A hung Redis must not hang requests: the throttle fails open when the cache errors.

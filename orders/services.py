@@ -43,7 +43,9 @@ from orders.models import (
     TimeInForce,
 )
 from sessions.errors import VenueClosed
-from sessions.services import session_check_accepting
+from sessions.models import VenueSession
+from sessions.selectors import session_for_intake
+from sessions.services import session_get_or_create_for_venue, session_refuse_unless_accepting
 from venues.models import Venue
 from venues.services import venue_get_or_create_default
 
@@ -196,8 +198,20 @@ def _account_for(*, user: AbstractBaseUser, account_code: str) -> Account:
     return account
 
 
-def _venue_for(venue_code: str | None) -> Venue:
-    if venue_code is None or venue_code == settings.OMS_DEFAULT_VENUE:
+def _session_for(venue_code: str | None) -> VenueSession:
+    """The venue's session (with `halted`): one query for an order to a venue that trades.
+    The first order to the default venue creates it; an unknown venue is refused."""
+    venue_code = venue_code or settings.OMS_DEFAULT_VENUE
+    session = session_for_intake(venue_code=venue_code)
+    if session is None:
+        venue = _venue_for(venue_code)
+        session_get_or_create_for_venue(venue_code=venue.code)
+        session = session_for_intake(venue_code=venue.code)
+    return session
+
+
+def _venue_for(venue_code: str) -> Venue:
+    if venue_code == settings.OMS_DEFAULT_VENUE:
         return venue_get_or_create_default()
     try:
         return Venue.objects.get(code=venue_code)
@@ -222,11 +236,11 @@ def order_create(
     Concurrent duplicates meet at the unique constraint, so exactly one row is created.
     """
     account = _account_for(user=user, account_code=account_code)
-    venue = _venue_for(venue_code)
+    session = _session_for(venue_code)
     order_terms_validate(terms=terms)
-    fingerprint = terms.fingerprint(venue_code=venue.code)
+    fingerprint = terms.fingerprint(venue_code=session.venue_id)
     try:
-        session_check_accepting(venue_code=venue.code)
+        session_refuse_unless_accepting(session=session)
     except VenueClosed:
         # A replay of an order accepted while the venue was open still gets its answer.
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
@@ -238,7 +252,7 @@ def order_create(
             order = Order.objects.create(
                 account=account,
                 client_order_id=client_order_id,
-                venue=venue,
+                venue_id=session.venue_id,
                 status=OrderStatus.QUEUED,
                 request_fingerprint=fingerprint,
                 symbol=terms.symbol,

@@ -2,6 +2,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
+from django.db.models import Exists
 from django.utils import timezone
 
 from sessions.errors import VenueNotFound
@@ -53,6 +54,13 @@ def iso_instant(value: datetime | None) -> str | None:
 def trading_halt_get() -> TradingHalt:
     # A database that has never been halted has no row: that is "not halted".
     return TradingHalt.objects.filter(pk=TradingHalt.SINGLETON_PK).first() or TradingHalt()
+
+
+def session_for_intake(*, venue_code: str) -> VenueSession | None:
+    """The venue's session with `halted` (bool) attached, in one query: order intake asks
+    this on every order, so the session and the halt are not two round trips."""
+    halted = TradingHalt.objects.filter(pk=TradingHalt.SINGLETON_PK, halted=True)
+    return VenueSession.objects.filter(pk=venue_code).annotate(halted=Exists(halted)).first()
 
 
 def session_get(*, venue_code: str) -> VenueSession:

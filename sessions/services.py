@@ -42,6 +42,7 @@ from sessions.selectors import (
     DesiredSession,
     iso_instant,
     session_desired_state,
+    session_for_intake,
     trading_halt_get,
 )
 from sessions.schedule import last_close
@@ -56,6 +57,7 @@ __all__ = [
     "session_desired_state",
     "session_get_or_create_for_venue",
     "session_reconcile",
+    "session_refuse_unless_accepting",
     "session_schedule_clean",
     "session_update",
     "trading_halt_get_or_create",
@@ -310,19 +312,29 @@ def trading_halt_set(*, halted: bool, reason: str, actor: str) -> TradingHalt:
 
 
 def session_check_accepting(*, venue_code: str, now: datetime | None = None) -> None:
-    """Raise VenueClosed (TradingHalted when halted) unless the venue takes orders now.
+    """Raise VenueClosed (TradingHalted when halted) unless the venue takes orders now."""
+    session = session_for_intake(venue_code=venue_code)
+    if session is None:
+        session_get_or_create_for_venue(venue_code=venue_code)
+        session = session_for_intake(venue_code=venue_code)
+    session_refuse_unless_accepting(session=session, now=now)
 
-    "Takes orders" is the desired state, not the logon: an order that arrives in the window
-    while the logon is still on its way is accepted and waits in the queue.
+
+def session_refuse_unless_accepting(*, session: VenueSession, now: datetime | None = None) -> None:
+    """Raise VenueClosed (TradingHalted when halted) unless the session takes orders now.
+
+    `session` comes from session_for_intake (it carries `halted`). "Takes orders" is the
+    desired state, not the logon: an order that arrives in the window while the logon is
+    still on its way is accepted and waits in the queue.
     """
-    session = session_get_or_create_for_venue(venue_code=venue_code)
-    halt = trading_halt_get()
+    venue_code = session.venue_id
     desired = session_desired_state(
-        session=session, halted=halt.halted, now=now or timezone.now()
+        session=session, halted=session.halted, now=now or timezone.now()
     )
     if desired.logged_on:
         return
-    if halt.halted:
+    if session.halted:
+        halt = trading_halt_get()
         raise TradingHalted(
             f"Trading is halted ({halt.reason}); no orders are accepted until an operator "
             "resumes trading.",

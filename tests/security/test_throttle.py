@@ -5,7 +5,8 @@ import json
 import pytest
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 
 from orders.models import Order
@@ -55,7 +56,7 @@ def test_one_token_over_its_rate_gets_429_while_another_is_served(
 @override_settings(OMS_API_THROTTLE_RATE="2/minute")
 def test_the_log_lives_in_the_shared_redis_cache(trader_api, trader):
     """Every web process sees the same log: it is in Redis, not in process memory."""
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert isinstance(caches["default"], RedisCache)
     assert post(trader_api, order(0, "ACC-1")).status_code == 201
 
     raw = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
