@@ -93,7 +93,12 @@ del S
 
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="orders")
+    # Indexes are written on every insert and status change: each one here serves a query.
+    # account and venue are covered by the unique constraint and (venue, status), which lead
+    # with them; Django's own FK index (and its LIKE twin) would be written for nothing.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     client_order_id = models.CharField(max_length=64)
     symbol = models.CharField(max_length=32)
     side = models.CharField(max_length=4, choices=Side.choices)
@@ -102,19 +107,21 @@ class Order(models.Model):
     limit_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
     stop_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices)
-    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="orders")
-    status = models.CharField(max_length=16, choices=OrderStatus.choices, db_index=True)
+    venue = models.ForeignKey(
+        Venue, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
+    status = models.CharField(max_length=16, choices=OrderStatus.choices)
     filled_quantity = models.DecimalField(
         **QUANTITY_DIGITS, default=Decimal(0), validators=[MinValueValidator(0)]
     )
     # sha256 of the terms as first submitted: a replay of the same clientOrderId is the
     # same order only if its terms match these, whatever has been modified since.
     request_fingerprint = models.CharField(max_length=64, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-id"]
+        ordering = ["-id"]  # UUIDv7: creation order, so no index on created_at
         constraints = [
             models.UniqueConstraint(
                 fields=["account", "client_order_id"], name="order_unique_client_order_id"
@@ -130,6 +137,8 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["venue", "status"]),
+            # A Meta index, not db_index: PostgreSQL gets no varchar_pattern_ops twin.
+            models.Index(fields=["status"], name="order_status"),
             models.Index(fields=["symbol", "-id"]),
         ]
 
