@@ -216,6 +216,76 @@ class Db:
         return self.scalar(f"SELECT coalesce(max(id), 0) FROM {self.t['request']}")
 
 
+class CpuMeter:
+    """CPU seconds (user + system) each part of the stack spent between enter and exit: what
+    an order costs, and so the most orders/s the 2 cores can carry, whatever the latency."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.seconds: dict[str, float] = {}
+
+    def _groups(self) -> dict[str, list]:
+        import psutil
+
+        def tree(pids: list[int]) -> list:
+            procs = []
+            for pid in pids:
+                try:
+                    proc = psutil.Process(pid)
+                    procs += [proc, *proc.children(recursive=True)]
+                except psutil.Error:
+                    pass
+            return procs
+
+        by_name = {"postgres": [], "redis": []}
+        for proc in psutil.process_iter(["name"]):
+            name = proc.info["name"] or ""
+            if name.startswith("postgres"):
+                by_name["postgres"].append(proc)
+            elif name.startswith("redis-server"):
+                by_name["redis"].append(proc)
+        return {"web": tree(self.stack.pids("web")),
+                "dispatchers": tree(self.stack.pids("dispatcher")),
+                "exchange": tree(self.stack.pids("exchange")),
+                **by_name, "load_generator": [psutil.Process()]}
+
+    @staticmethod
+    def _cpu(procs: list) -> dict[int, float]:
+        import psutil
+
+        out = {}
+        for proc in procs:
+            try:
+                times = proc.cpu_times()
+                out[proc.pid] = times.user + times.system
+            except psutil.Error:
+                pass
+        return out
+
+    def __enter__(self):
+        self._groups_at_start = self._groups()
+        self._start = {g: self._cpu(p) for g, p in self._groups_at_start.items()}
+        self._wall = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall_seconds = time.monotonic() - self._wall
+        for group, procs in self._groups().items():
+            before = self._start.get(group, {})
+            # A backend that connected meanwhile started from zero.
+            self.seconds[group] = round(sum(
+                cpu - before.get(pid, 0.0) for pid, cpu in self._cpu(procs).items()), 3)
+
+    def per_order_ms(self, orders: int) -> dict:
+        per = {g: round(1000 * s / max(orders, 1), 3) for g, s in self.seconds.items() if s}
+        total = round(sum(per.values()), 3)
+        cores = _cpus()
+        return {"orders": orders, "wall_seconds": round(self.wall_seconds, 2),
+                "cpu_ms_per_order": per, "total_cpu_ms_per_order": total,
+                # Every core busy, nothing else running: the most this machine could carry.
+                "cpu_bound_orders_per_second": round(cores * 1000 / total, 1) if total else None}
+
+
 class Sampler:
     """Queue depth (QUEUED, SENDING) and process RSS, sampled in a thread during a run."""
 
@@ -471,6 +541,13 @@ class Suite:
         raw = self.db.raw_insert_rate(seconds=3 if self.quick else 10,
                                       threads=self.stack.web_workers * self.stack.web_threads)
         self.clean()
+
+        # What an order costs in CPU, at a rate the server carries: where the time goes.
+        with CpuMeter(self.stack) as meter:
+            cost_run = self._load(rate=100, duration=5 if self.quick else 10, quiet=True,
+                                  modify_fraction=0, cancel_fraction=0)
+        cost = meter.per_order_ms(cost_run.completed)
+        self.clean()
         create = main.latency_ms["create"]
         passed = (create["p99"] is not None and create["p99"] <= 50 and main.error_count == 0
                   and main.achieved_rate >= 0.95 * 1000)
@@ -493,6 +570,7 @@ class Suite:
             "api_to_raw_postgres_ratio": ratio,
             "max_achieved_rate": best,
             "max_achieved_to_raw_postgres_ratio": round(best / raw["orders_per_second"], 3),
+            "cpu_cost_at_100_per_second": cost,
             "note": "dispatchers not running during ingest (the API and PostgreSQL alone); "
                     "the load generator shares the 2 cores with the server",
             "headline": {"p99_ms": create["p99"], "achieved": main.achieved_rate,
@@ -562,9 +640,11 @@ class Suite:
         self.db.copy_backlog(count, prefix=f"thr{limit}")
         sleep_until_fraction(0.8)  # the first window straddles a calendar second
         started = time.monotonic()
-        nudge(self.stack.dispatcher_count * self.stack.dispatcher_threads)
-        done = wait_for(lambda: self.db.answered() >= count, timeout=timeout, every=0.2)
+        with CpuMeter(self.stack) as meter:
+            nudge(self.stack.dispatcher_count * self.stack.dispatcher_threads)
+            done = wait_for(lambda: self.db.answered() >= count, timeout=timeout, every=0.2)
         elapsed = time.monotonic() - started
+        sends = self.db.answered()
         after = self.stack.exchange_stats()
         wire = wire_profile(self.stack.exchange_messages(since), limit)
         self.plots.setdefault("throttle_wire", {})[limit] = wire["per_second"]
@@ -580,6 +660,8 @@ class Suite:
             "utilization": utilization,
             "rejects": wire["rejects"],
             "per_second": wire["per_second"][:30],
+            # A send's CPU (the web and load generator idle): what bounds the rate below L.
+            "cpu_cost_per_send": meter.per_order_ms(sends),
         }
 
     def scenario_throttle(self) -> dict:

@@ -2,7 +2,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import connection
-from django.db.models import Exists
 from django.utils import timezone
 
 from sessions.errors import VenueNotFound
@@ -58,9 +57,21 @@ def trading_halt_get() -> TradingHalt:
 
 def session_for_intake(*, venue_code: str) -> VenueSession | None:
     """The venue's session with `halted` (bool) attached, in one query: order intake asks
-    this on every order, so the session and the halt are not two round trips."""
-    halted = TradingHalt.objects.filter(pk=TradingHalt.SINGLETON_PK, halted=True)
-    return VenueSession.objects.filter(pk=venue_code).annotate(halted=Exists(halted)).first()
+    this on every order, so the session and the halt are not two round trips.
+
+    Raw SQL because the ORM spent ~0.5 ms of CPU compiling the same query (with its Exists)
+    on every order, as much as the two plain reads it replaces.
+    """
+    sessions = VenueSession.objects.raw(
+        f"SELECT s.*, EXISTS (SELECT 1 FROM {TradingHalt._meta.db_table} h "
+        f"WHERE h.id = %s AND h.halted) AS halted "
+        f"FROM {VenueSession._meta.db_table} s WHERE s.venue_id = %s",
+        [TradingHalt.SINGLETON_PK, venue_code],
+    )
+    session = next(iter(sessions), None)
+    if session is not None:
+        session.halted = bool(session.halted)  # SQLite answers 0 / 1
+    return session
 
 
 def session_get(*, venue_code: str) -> VenueSession:
