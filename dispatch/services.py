@@ -34,9 +34,10 @@ same ids.
 
 The slots are taken after the claim and never more than the requests claimed, so a batch
 never holds a slot it will not use at once; slots left over when a batch stops early are
-given back, so every slot spent is a send. Each send's slot is completed once the answers
-of its batch are read (dispatch/limiter.py: it counts from grant until then, which keeps the
-limit exact as the venue counts it). The batch size adapts: it doubles while every request
+given back, so every slot spent is a send. Each send's slot is completed as soon as its
+answer is read (dispatch/limiter.py: it counts from grant until then, which keeps the limit
+exact as the venue counts it, and a slot completed any later comes back later). The batch
+size adapts: it doubles while every request
 claimed got a slot at once, and falls to what the limiter granted when it did not, so under
 a limit that is already used batches stay small and rows are not held waiting for slots.
 """
@@ -188,7 +189,6 @@ def _send_batch(
     deadline: float,
 ) -> _Batch:
     unused: list[Slot] = []
-    answered: list[Slot] = []
     refused = ""  # a gate reject: the venue did not act on that message
     try:
         with transaction.atomic():
@@ -222,17 +222,15 @@ def _send_batch(
                     # ages out (pending_ms), rather than being completed now.
                     sent.append(_Sent(request, None, why=str(exc)))
                     break
-                answered.append(slot)
+                # Completed now, not with the batch: a slot re-stamped later than its answer
+                # comes back later, and the window repeats that delay every second.
+                _complete(limiter, venue_code, [slot])
                 refused = _gate_reject(request, answer)
                 if refused:
                     break
                 sent.append(_Sent(request, answer, answered_at=timezone.now()))
-            _complete(limiter, venue_code, answered)
-            answered = []
             _record(sent)
     finally:
-        if answered:  # the recording failed (or the worker is dying): the venue answered
-            _complete(limiter, venue_code, answered)
         if unused:
             # Nothing was sent on these. (A slot whose send the venue refused at its gate
             # stays spent: the venue counts that message in its window.)
