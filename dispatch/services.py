@@ -82,6 +82,14 @@ GATE_REJECTS = frozenset({"NOT_LOGGED_ON", "RATE_LIMIT"})
 # The most requests one batch claims. Larger batches save little more per send (the fixed
 # cost is a few statements) and hold more rows for longer.
 MAX_BATCH = 32
+# A batch's slots are granted together, and the last of them waits for the sends before it:
+# each such wait delays that slot's return by as much, every second the window repeats. At
+# most L/25 per batch keeps the wait a small share of the window at low limits.
+SLOTS_SHARE = 25
+
+
+def _largest_batch(limit: int) -> int:
+    return max(1, min(MAX_BATCH, limit // SLOTS_SHARE))
 
 
 @lru_cache(maxsize=1)
@@ -126,7 +134,7 @@ def dispatch_drain(
     # Read once per drain (a few seconds): an operator's change applies to the next drain.
     limit = Venue.objects.values_list("throttle_per_second", flat=True).get(pk=venue_code)
     sent = 0
-    size = min(MAX_BATCH, limit)
+    size = _largest_batch(limit)
     rechecked = False
     while time.monotonic() < deadline:
         batch = _send_batch(
@@ -206,7 +214,7 @@ def _send_batch(
             if not slots:
                 return _Batch(0, "budget", 1)
             if len(slots) == len(claimed) == size:
-                next_size = min(size * 2, MAX_BATCH, limit)
+                next_size = min(size * 2, _largest_batch(limit))
             else:
                 next_size = max(len(slots), 1) if len(slots) < len(claimed) else size
             unused = list(reversed(slots))  # popped from the end: in grant order
