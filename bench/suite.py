@@ -5,7 +5,8 @@ bench/results/report.json, summary.md and PNG plots.
 
 Benchmarks are not pass/fail: each scenario records its numbers and whether they met the
 issue's target, and the command exits 0 either way; non-zero only when the stack could not
-start. The database `oms_bench` is dropped and created afresh, Redis db 9 is flushed.
+start. The database `oms_bench` is dropped and created afresh, Redis db 9 is flushed
+(`--database`, `--redis-db` choose others).
 """
 
 from __future__ import annotations
@@ -415,12 +416,13 @@ def sleep_until_fraction(fraction: float) -> None:
 
 
 class Suite:
-    def __init__(self, *, quick: bool, scenarios: list[str]):
+    def __init__(self, *, quick: bool, scenarios: list[str], database: str = "oms_bench",
+                 redis_db: int = 9):
         self.quick = quick
         self.scenarios = scenarios
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "logs").mkdir(exist_ok=True)
-        self.stack = Stack(log_dir=RESULTS / "logs")
+        self.stack = Stack(log_dir=RESULTS / "logs", database=database, redis_db=redis_db)
         self.report: dict = {
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "quick": quick,
@@ -851,12 +853,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short runs (a few minutes)")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help=f"comma list from {','.join(SCENARIOS)}")
+    # Several people on one machine each give their own, so no run drops another's data.
+    parser.add_argument("--database", default="oms_bench",
+                        help="PostgreSQL database to drop and create (default oms_bench)")
+    parser.add_argument("--redis-db", type=int, default=9,
+                        help="Redis database number to flush (default 9)")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SCENARIOS))
     if unknown or not chosen:
         parser.error(f"unknown scenarios {unknown}; choose from {','.join(SCENARIOS)}")
-    suite = Suite(quick=args.quick, scenarios=[s for s in SCENARIOS if s in chosen])
+    suite = Suite(quick=args.quick, scenarios=[s for s in SCENARIOS if s in chosen],
+                  database=args.database, redis_db=args.redis_db)
     try:
         suite.start()
     except (StackError, OSError, Exception) as exc:

@@ -12,6 +12,12 @@ received more than one second before it, by causality alone: no margin for jitte
 The cost: a slot is reused one round trip after the second it needs, about 1% of the limit
 at a few milliseconds of venue latency.
 
+Several slots at once (a dispatcher sending a batch): one call grants k = min(wanted, L - n)
+slots at Redis time g, where n entries are in the window. That is k single grants at the same
+instant, the i-th made while n + i - 1 < L entries are in the window, so the argument above
+holds for each of them. `complete_many` re-stamps several answered sends at once, no earlier
+than each answer was read, which can only make them count longer.
+
 Why not the `limits` library (which we would rather use): its Redis moving window stamps each
 entry with the caller's time.time() at grant and never revises it, so hosts with skewed
 clocks, or a send delayed between grant and wire, break the limit as the venue counts it
@@ -49,19 +55,25 @@ if now - born < window + pending then
   return {0, born + window + pending - now}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < limit then
+local free = limit - redis.call('ZCARD', KEYS[1])
+if free > 0 then
   local waited = tonumber(ARGV[5])
   if waited > 0 then
     -- Counted for /metrics in this same round trip: nothing more between grant and send.
     redis.call('INCR', KEYS[3])
     redis.call('INCRBYFLOAT', KEYS[4], waited / 1000000)
   end
-  local member = string.format('%.0f', now) .. ':' .. ARGV[4]
-  -- Until completed, the entry sits in the future: it counts while the send is under way,
+  local granted = {1}
+  local prefix = string.format('%.0f', now) .. ':' .. ARGV[4]
+  -- Until completed, an entry sits in the future: it counts while the send is under way,
   -- and ages out on its own if the sender dies.
-  redis.call('ZADD', KEYS[1], now + pending, member)
+  for i = 1, math.min(free, tonumber(ARGV[6])) do
+    local member = prefix .. i
+    redis.call('ZADD', KEYS[1], now + pending, member)
+    granted[#granted + 1] = member
+  end
   redis.call('PEXPIRE', KEYS[1], math.floor((window + pending) / 1000) + 1000)
-  return {1, member}
+  return granted
 end
 local oldest = tonumber(redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2])
 if oldest > now then
@@ -73,7 +85,9 @@ return {0, oldest + window - now}
 _COMPLETE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+for i = 1, #ARGV do
+  redis.call('ZADD', KEYS[1], now, ARGV[i])
+end
 return now
 """
 
@@ -112,32 +126,49 @@ class SlidingWindowLimiter:
         `waited`: seconds this caller has already waited for this slot, counted for /metrics
         if the attempt succeeds.
         """
-        granted, value = self._acquire(
+        slots, wait = self.try_acquire_many(count=1, limit=limit, window_ms=window_ms,
+                                            waited=waited)
+        return (slots[0] if slots else None), wait
+
+    def try_acquire_many(
+        self, *, count: int, limit: int, window_ms: int, waited: float = 0.0
+    ) -> tuple[list[Slot], float]:
+        """One attempt at up to `count` slots: (1 to count slots, 0) or ([], seconds until
+        one may be free)."""
+        granted, *values = self._acquire(
             keys=[self._log_key, self._born_key, self._waits_key, self._wait_seconds_key],
             args=[limit, window_ms * 1000, self._pending_us, secrets.token_hex(6),
-                  int(waited * 1_000_000)],
+                  int(waited * 1_000_000), count],
         )
         if granted:
-            return Slot(value.decode() if isinstance(value, bytes) else value), 0.0
-        return None, max(int(value), 0) / 1_000_000
+            return [Slot(v.decode() if isinstance(v, bytes) else v) for v in values], 0.0
+        return [], max(int(values[0]), 0) / 1_000_000
 
     def acquire(self, *, limit: int, window_ms: int, timeout: float) -> Slot | None:
         """Wait up to `timeout` seconds for a slot."""
+        slots = self.acquire_many(count=1, limit=limit, window_ms=window_ms, timeout=timeout)
+        return slots[0] if slots else None
+
+    def acquire_many(
+        self, *, count: int, limit: int, window_ms: int, timeout: float
+    ) -> list[Slot]:
+        """Wait up to `timeout` seconds until at least one slot is free; take up to `count`
+        of those free then. Never waits for more than the first."""
         started = time.monotonic()
         deadline = started + timeout
         waited = False
         while True:
-            slot, wait = self.try_acquire(
-                limit=limit, window_ms=window_ms,
+            slots, wait = self.try_acquire_many(
+                count=count, limit=limit, window_ms=window_ms,
                 waited=time.monotonic() - started if waited else 0.0,
             )
-            if slot is not None:
-                return slot
+            if slots:
+                return slots
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 if waited:
                     self._count_wait(time.monotonic() - started)
-                return None
+                return []
             waited = True
             # Waking when the oldest send leaves the window keeps the limit used; the floor
             # keeps many waiting workers from spinning on Redis.
@@ -157,8 +188,17 @@ class SlidingWindowLimiter:
 
     def complete(self, slot: Slot) -> None:
         """The venue's answer is in: the send counts from now (Redis's clock) on."""
-        self._complete(keys=[self._log_key], args=[slot.member])
+        self.complete_many([slot])
+
+    def complete_many(self, slots: list[Slot]) -> None:
+        """The venue's answers to these sends are in: each counts from now on."""
+        if slots:
+            self._complete(keys=[self._log_key], args=[slot.member for slot in slots])
 
     def release(self, slot: Slot) -> None:
         """Give back a slot that was not used for a send: the log holds only real sends."""
-        self._client.zrem(self._log_key, slot.member)
+        self.release_many([slot])
+
+    def release_many(self, slots: list[Slot]) -> None:
+        if slots:
+            self._client.zrem(self._log_key, *(slot.member for slot in slots))

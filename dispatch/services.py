@@ -1,24 +1,45 @@
-"""Sending the outbound queue to venues: claim, throttle, send, record.
+"""Sending the outbound queue to venues: claim, throttle, send, record, in batches.
 
-One send is one transaction: claim the head of the venue's queue (SELECT ... FOR UPDATE
-SKIP LOCKED, locking the request and its order), share-lock the venue's session and the
-halt, send, record the answer and move the order, commit. So:
+One batch is one transaction:
+
+1. share-lock the venue's session and the halt (nothing is sent unless logged on);
+2. claim up to N heads of the venue's queue in id order (SELECT ... FOR UPDATE SKIP LOCKED
+   ... ORDER BY id LIMIT N, locking the requests and their orders), each only once every
+   earlier request of its order is answered;
+3. take up to that many rate-limit slots in one call, waiting only for the first;
+4. send the claimed requests in order, one for each slot granted, each the moment before
+   its turn; stop at the first that the venue refuses at its gate or whose outcome is unknown;
+5. record every answer read, with bulk writes: the requests, the orders' transitions (each
+   checked against ALLOWED_TRANSITIONS, with its event), commit.
+
+So:
 
 * a request is either still editable (modify/cancel lock the order first) or claimed, never
-  both; a cancel that commits first withdraws the NEW and it is never sent;
+  both; a cancel that commits first withdraws the NEW and it is never sent. A claimed request
+  left unsent (no slot, or the batch stopped early) is left untouched and is editable, and
+  claimable again, as soon as the batch commits;
 * a logout or halt waits for sends already under way and no send starts after it;
-* a worker killed mid-send (SIGKILL) rolls its claim back: the request is queued again at
-  its place and resent with the same requestId and clientOrderId, which the venue answers
-  as a duplicate. Nothing is lost and nothing acts twice.
+* a worker killed mid-batch (SIGKILL) rolls back every claim in it, also of sends the venue
+  answered: they are queued again at their places and resent with the same requestId and
+  clientOrderId, which the venue answers as duplicates with its first decision, recorded
+  like any answer. Nothing is lost and nothing acts twice;
+* an answer by which the venue says it did not act (NOT_LOGGED_ON, RATE_LIMIT) ends the
+  batch there: the answers read before it were real and are recorded, it and the rest stay
+  queued, and after the commit a NOT_LOGGED_ON marks our session dropped.
 
 A send whose outcome is unknown (timeout, broken connection, an answer for some other
-request) is committed as SENDING; the sweeper queues it again after a back-off, and the
-resend carries the same ids.
+request) is committed as SENDING and ends the batch (a venue that is down would time out the
+rest one by one); the sweeper queues it again after a back-off, and the resend carries the
+same ids.
 
-The rate-limit slot is taken after the claim, immediately before the send, and completed when
-the venue's answer is read, which is what makes the limit exact as the venue counts it
-(dispatch/limiter.py); a slot that is not used for a send is given back, so every slot
-spent is a send.
+The slots are taken after the claim and never more than the requests claimed, so a batch
+never holds a slot it will not use at once; slots left over when a batch stops early are
+given back, so every slot spent is a send. Each send's slot is completed as soon as its
+answer is read (dispatch/limiter.py: it counts from grant until then, which keeps the limit
+exact as the venue counts it, and a slot completed any later comes back later). The batch
+size adapts: it doubles while every request
+claimed got a slot at once, and falls to what the limiter granted when it did not, so under
+a limit that is already used batches stay small and rows are not held waiting for slots.
 """
 
 import logging
@@ -31,7 +52,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -58,6 +79,17 @@ ACTOR = "system:dispatch"
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 # Rejections by which the venue says it did not act on the message at all.
 GATE_REJECTS = frozenset({"NOT_LOGGED_ON", "RATE_LIMIT"})
+# The most requests one batch claims. Larger batches save little more per send (the fixed
+# cost is a few statements) and hold more rows for longer.
+MAX_BATCH = 32
+# A batch's slots are granted together, and the last of them waits for the sends before it:
+# each such wait delays that slot's return by as much, every second the window repeats. At
+# most L/25 per batch keeps the wait a small share of the window at low limits.
+SLOTS_SHARE = 25
+
+
+def _largest_batch(limit: int) -> int:
+    return max(1, min(MAX_BATCH, limit // SLOTS_SHARE))
 
 
 @lru_cache(maxsize=1)
@@ -75,19 +107,17 @@ def window_ms() -> int:
     return 1000 + settings.OMS_THROTTLE_MARGIN_MS
 
 
-class _Rollback(Exception):
-    """Undo the claim: the message was not sent, or the venue did not act on it."""
-
-    def __init__(self, outcome: str, reason: str = ""):
-        super().__init__(outcome)
-        self.outcome = outcome
-        self.reason = reason
-
-
 @dataclass(frozen=True)
 class DrainResult:
     sent: int
     stopped: str  # "empty", "gated" (venue not logged on / halted), "budget"
+
+
+@dataclass(frozen=True)
+class _Batch:
+    sent: int  # put on the wire and answered, or with an unknown outcome
+    stopped: str  # "" (went through), "empty", "gated", "budget"
+    next_size: int
 
 
 def dispatch_drain(
@@ -96,30 +126,34 @@ def dispatch_drain(
     """Send the venue's queue, in order, at no more than its limit, for up to the budget."""
     gateway = gateway or gateway_get()
     if hasattr(gateway, "connect"):
-        # Connected before any slot is taken: building a client takes tens of ms, which would
-        # otherwise hold a slot (and the claimed row) before the first send.
+        # Connected before any slot is taken: connecting would otherwise hold a slot (and
+        # the claimed rows) before the first send.
         gateway.connect()
     limiter = limiter_for(venue_code)
     deadline = time.monotonic() + budget_seconds
     # Read once per drain (a few seconds): an operator's change applies to the next drain.
     limit = Venue.objects.values_list("throttle_per_second", flat=True).get(pk=venue_code)
     sent = 0
+    size = _largest_batch(limit)
     rechecked = False
     while time.monotonic() < deadline:
-        outcome = _send_one(
-            venue_code=venue_code, gateway=gateway, limiter=limiter, limit=limit,
+        batch = _send_batch(
+            venue_code=venue_code, gateway=gateway, limiter=limiter, limit=limit, size=size,
             deadline=deadline,
         )
-        if outcome in ("sent", "unknown"):
-            sent += 1
+        sent += batch.sent
+        size = batch.next_size
+        if batch.stopped == "gated":
+            return DrainResult(sent, "gated")
+        if batch.sent:
             rechecked = False
-        elif outcome == "empty" and not rechecked:
+        elif batch.stopped == "empty" and not rechecked:
             # Intake skips nudging while a recent nudge stands. Forget it, then look once
             # more: an order committed just now is either seen here or nudges afresh.
             dispatch_nudge_forget(venue_code=venue_code)
             rechecked = True
-        elif outcome in ("empty", "gated"):
-            return DrainResult(sent, outcome)
+        elif batch.stopped == "empty":
+            return DrainResult(sent, "empty")
     return DrainResult(sent, "budget")
 
 
@@ -130,85 +164,118 @@ def _claimable(venue_code: str):
         state__in=(RequestState.QUEUED, RequestState.SENDING),
     )
     # A request waits until every earlier request of its order is answered: a CANCEL never
-    # overtakes the NEW it cancels.
+    # overtakes the NEW it cancels. (So one batch never holds two requests of one order.)
     return VenueRequest.objects.filter(venue_id=venue_code, state=RequestState.QUEUED).exclude(
         Exists(earlier_unresolved)
     )
 
 
-def _claim_head(venue_code: str) -> VenueRequest | None:
-    return (
+def _claim_heads(venue_code: str, size: int) -> list[VenueRequest]:
+    return list(
         _claimable(venue_code)
         .select_for_update(skip_locked=True, of=("self", "order"))
         .select_related("order")
-        .order_by("id")
-        .first()
+        .order_by("id")[:size]
     )
 
 
-def _send_one(
+@dataclass
+class _Sent:
+    request: VenueRequest
+    answer: VenueAnswer | None  # None: the outcome is unknown
+    answered_at: datetime | None = None
+    why: str = ""
+
+
+def _send_batch(
     *,
     venue_code: str,
     gateway: VenueGateway,
     limiter: SlidingWindowLimiter,
     limit: int,
+    size: int,
     deadline: float,
-) -> str:
-    slot: Slot | None = None
-    on_the_wire = False
+) -> _Batch:
+    unused: list[Slot] = []
+    refused = ""  # a gate reject: the venue did not act on that message
     try:
         with transaction.atomic():
             if not session_hold_for_send(venue_code=venue_code):
-                raise _Rollback("gated")
-            request = _claim_head(venue_code)
-            if request is None:
-                raise _Rollback("empty")
-            _claim(request)
-            # The slot is taken last, so a claim that finds nothing never holds one. Waiting
-            # here holds the claimed row, about one slot's interval under a backlog; a cancel
-            # meanwhile waits and then finds the order sent.
-            slot = limiter.acquire(
-                limit=limit, window_ms=window_ms(),
+                return _Batch(0, "gated", size)
+            claimed = _claim_heads(venue_code, size)
+            if not claimed:
+                return _Batch(0, "empty", size)
+            # Waiting here holds the claimed rows, about one slot's interval under a
+            # backlog; a cancel meanwhile waits and then finds the order sent or queued.
+            slots = limiter.acquire_many(
+                count=len(claimed), limit=limit, window_ms=window_ms(),
                 timeout=max(deadline - time.monotonic(), 0.05),
             )
-            if slot is None:
-                raise _Rollback("budget")
-            request.sent_at = timezone.now()
-            on_the_wire = True
-            try:
-                answer = gateway.send(venue_code, request.message)
-            except GatewayError as exc:
-                # The venue may still receive it later: the slot keeps counting until it
-                # ages out (pending_ms), rather than being completed now.
-                _mark_unknown(request, why=str(exc))
-                return "unknown"
-            try:
-                limiter.complete(slot)
-            except redis.RedisError as exc:
-                # The venue acted and answered: record it whatever Redis says. Not re-stamped,
-                # the entry keeps counting as a send under way until it ages out (later than
-                # needed, never earlier); a restarted Redis is covered by the cool-down.
-                logger.warning("venue %s answered but the limiter slot was not completed: %r",
-                               venue_code, exc)
-            return _record_answer(request, answer)
-    except _Rollback as rollback:
-        if slot is not None and not on_the_wire:
-            # Nothing was sent on it. A send the venue refused at its gate (NOT_LOGGED_ON,
-            # RATE_LIMIT) keeps its slot: the venue counts it in its window.
-            limiter.release(slot)
-        if rollback.reason == "NOT_LOGGED_ON":
-            session_mark_dropped(venue_code=venue_code, reason="venue answered NOT_LOGGED_ON")
-        elif rollback.reason:
-            logger.error("venue %s answered %s: the send was undone and stays queued",
-                         venue_code, rollback.reason)
-        return rollback.outcome
+            if not slots:
+                return _Batch(0, "budget", 1)
+            if len(slots) == len(claimed) == size:
+                next_size = min(size * 2, _largest_batch(limit))
+            else:
+                next_size = max(len(slots), 1) if len(slots) < len(claimed) else size
+            unused = list(reversed(slots))  # popped from the end: in grant order
+            sent: list[_Sent] = []
+            for request in claimed[:len(slots)]:
+                slot = unused.pop()
+                _prepare(request)
+                request.sent_at = timezone.now()
+                try:
+                    answer = gateway.send(venue_code, request.message)
+                except GatewayError as exc:
+                    # The venue may still receive it later: the slot keeps counting until it
+                    # ages out (pending_ms), rather than being completed now.
+                    sent.append(_Sent(request, None, why=str(exc)))
+                    break
+                # Completed now, not with the batch: a slot re-stamped later than its answer
+                # comes back later, and the window repeats that delay every second.
+                _complete(limiter, venue_code, [slot])
+                refused = _gate_reject(request, answer)
+                if refused:
+                    break
+                sent.append(_Sent(request, answer, answered_at=timezone.now()))
+            _record(sent)
+    finally:
+        if unused:
+            # Nothing was sent on these. (A slot whose send the venue refused at its gate
+            # stays spent: the venue counts that message in its window.)
+            limiter.release_many(unused)
+    if refused == "NOT_LOGGED_ON":
+        session_mark_dropped(venue_code=venue_code, reason="venue answered NOT_LOGGED_ON")
+    elif refused:
+        logger.error("venue %s answered %s: that send and the rest of its batch stay queued",
+                     venue_code, refused)
+    return _Batch(len(sent), "gated" if refused else "", next_size)
 
 
-def _claim(request: VenueRequest) -> None:
+def _complete(limiter: SlidingWindowLimiter, venue_code: str, slots: list[Slot]) -> None:
+    try:
+        limiter.complete_many(slots)
+    except redis.RedisError as exc:
+        # The venue acted and answered: record it whatever Redis says. Not re-stamped, the
+        # entries keep counting as sends under way until they age out (later than needed,
+        # never earlier); a restarted Redis is covered by the cool-down.
+        logger.warning("venue %s answered but %d limiter slots were not completed: %r",
+                       venue_code, len(slots), exc)
+
+
+def _gate_reject(request: VenueRequest, answer: VenueAnswer) -> str:
+    body = answer.body
+    if body.get("requestId") != str(request.request_id):
+        return ""
+    reason = str(body.get("reason") or "")
+    if body.get("result") == VenueResult.REJECT and reason in GATE_REJECTS:
+        return reason
+    return ""
+
+
+def _prepare(request: VenueRequest) -> None:
+    """The claim, in memory: written with the answer, or never if the batch stops first."""
     order = request.order
     if request.kind == RequestKind.NEW:
-        if order.status == OrderStatus.QUEUED:
-            order_services.order_mark_sent(order_id=order.pk, actor=ACTOR, locked=order)
         # Sent with the order's terms as they are now: in-place modifies are included.
         request.quantity = order.quantity
         request.limit_price = order.limit_price
@@ -248,14 +315,60 @@ def _message(request: VenueRequest) -> dict:
     return message
 
 
+# What a claim or an answer changes on a request: the batch writes these, and only these.
+_REQUEST_FIELDS = (
+    "state", "quantity", "limit_price", "stop_price", "message", "attempts", "claimed_at",
+    "claimed_by", "sent_at", "responded_at", "result", "reason", "response", "latency_micros",
+)
+
+
+def _record(sent: list[_Sent]) -> None:
+    """Write what the batch sent and heard: the requests, then the orders and their events."""
+    writes = order_services.OrderWrites()
+    for item in sent:
+        request = item.request
+        if request.kind == RequestKind.NEW and request.order.status == OrderStatus.QUEUED:
+            order_services.order_mark_sent(
+                order_id=request.order_id, actor=ACTOR, locked=request.order, writes=writes
+            )
+        if item.answer is None:
+            _mark_unknown(request, why=item.why)
+        else:
+            _record_answer(request, item.answer, responded_at=item.answered_at, writes=writes)
+    _save_requests([item.request for item in sent])
+    writes.flush()
+
+
+def _save_requests(requests: list[VenueRequest]) -> None:
+    # One statement text for the whole batch, pipelined by the driver: no ORM compilation
+    # per row, and one round trip.
+    fields = [VenueRequest._meta.get_field(name) for name in _REQUEST_FIELDS]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(VenueRequest._meta.db_table)} SET "
+        + ", ".join(f"{quote(field.column)} = %s" for field in fields)
+        + f" WHERE {quote(VenueRequest._meta.pk.column)} = %s"
+    )
+    rows = [
+        [field.get_db_prep_save(getattr(request, field.attname), connection)
+         for field in fields] + [request.pk]
+        for request in requests
+    ]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
 def _mark_unknown(request: VenueRequest, *, why: str) -> None:
     request.reason = why[:200]
-    request.save()
     logger.warning("send of %s %s has an unknown outcome: %s", request.kind,
                    request.request_id, why)
 
 
-def _record_answer(request: VenueRequest, answer: VenueAnswer) -> str:
+def _record_answer(
+    request: VenueRequest, answer: VenueAnswer, *, responded_at: datetime,
+    writes: order_services.OrderWrites,
+) -> None:
     body = answer.body
     if body.get("requestId") != str(request.request_id):
         UnmatchedResponse.objects.create(
@@ -265,41 +378,41 @@ def _record_answer(request: VenueRequest, answer: VenueAnswer) -> str:
             payload=body,
         )
         _mark_unknown(request, why="the answer named another request")
-        return "unknown"
+        return
     result = body.get("result")
     reason = str(body.get("reason") or "")
-    if result == VenueResult.REJECT and reason in GATE_REJECTS:
-        raise _Rollback("gated", reason)
     if result not in VenueResult.values:
         UnmatchedResponse.objects.create(
             venue_id=request.venue_id, request_id=str(request.request_id),
             why=f"answer has no valid result ({result!r})", payload=body,
         )
         _mark_unknown(request, why="the answer had no valid result")
-        return "unknown"
+        return
     request.state = RequestState.ANSWERED
     request.result = result
     request.reason = reason[:200]
     request.response = body
-    request.responded_at = timezone.now()
+    request.responded_at = responded_at
     request.latency_micros = answer.latency_micros
-    request.save()
     try:
-        # No savepoint needed: the order services check before they write, so a refusal
-        # leaves this transaction clean and the answer stays recorded on its request.
-        _apply_to_order(request, accepted=result == VenueResult.ACCEPT, reason=reason)
+        # The order services check before they change anything, so a refusal leaves the
+        # batch's writes clean and the answer stays recorded on its request.
+        _apply_to_order(request, accepted=result == VenueResult.ACCEPT, reason=reason,
+                        writes=writes)
     except InvalidTransition as exc:
         # The answer is kept on its request; that it fits no transition is flagged for a human.
         UnmatchedResponse.objects.create(
             venue_id=request.venue_id, request_id=str(request.request_id),
             why=f"answer does not fit the order's state: {exc.message}"[:200], payload=body,
         )
-    return "sent"
 
 
-def _apply_to_order(request: VenueRequest, *, accepted: bool, reason: str) -> None:
+def _apply_to_order(
+    request: VenueRequest, *, accepted: bool, reason: str, writes: order_services.OrderWrites
+) -> None:
     # The claim locked the order in this transaction: the services use that instance.
-    order = {"order_id": request.order_id, "actor": ACTOR, "locked": request.order}
+    order = {"order_id": request.order_id, "actor": ACTOR, "locked": request.order,
+             "writes": writes}
     match (request.kind, accepted):
         case (RequestKind.NEW, True):
             order_services.order_acknowledge(**order)

@@ -18,6 +18,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from dispatch.models import RequestKind, RequestState, VenueRequest
 from dispatch.nudge import dispatch_nudge
@@ -156,6 +157,56 @@ def _lock_order_in(order_id: UUID, statuses, *, refusal: str) -> Order:
     return order
 
 
+class OrderWrites:
+    """Changes to locked orders, checked as they are made and written together.
+
+    The dispatcher records a batch of venue answers: each transition is checked against
+    ALLOWED_TRANSITIONS at once, in order, exactly as one at a time, but the orders are
+    written with one UPDATE per resulting status and the events with one INSERT, when the
+    caller flushes, in the same transaction.
+    """
+
+    def __init__(self) -> None:
+        self._orders: dict[UUID, tuple[Order, set[str]]] = {}
+        self._events: list[OrderEvent] = []
+
+    def save(self, order: Order, *, fields) -> None:
+        _, changed = self._orders.setdefault(order.pk, (order, set()))
+        changed.update(fields)
+
+    def add_event(self, event: OrderEvent) -> None:
+        self._events.append(event)
+
+    def flush(self) -> None:
+        now = timezone.now()
+        by_status: dict[str, list[UUID]] = {}
+        for order, changed in self._orders.values():
+            order.updated_at = now
+            if changed <= {"status", "updated_at"}:
+                by_status.setdefault(order.status, []).append(order.pk)
+            else:  # new terms (a replace): rare enough to write on its own
+                order.save(update_fields=sorted(changed | {"updated_at"}))
+        for status, ids in by_status.items():
+            Order.objects.filter(pk__in=ids).update(status=status, updated_at=now)
+        OrderEvent.objects.bulk_create(self._events)
+        self._orders.clear()
+        self._events.clear()
+
+
+def _save(order: Order, fields, writes: OrderWrites | None) -> None:
+    if writes is None:
+        order.save(update_fields=[*fields, "updated_at"])
+    else:
+        writes.save(order, fields=fields)
+
+
+def _write_event(writes: OrderWrites | None, **event) -> None:
+    if writes is None:
+        OrderEvent.objects.create(**event)
+    else:
+        writes.add_event(OrderEvent(**event))
+
+
 def _transition(
     order: Order,
     *,
@@ -164,6 +215,7 @@ def _transition(
     actor: str,
     data: dict | None = None,
     also_update: tuple[str, ...] = (),
+    writes: OrderWrites | None = None,
 ) -> Order:
     if to_status not in ALLOWED_TRANSITIONS[order.status]:
         raise InvalidTransition(
@@ -172,8 +224,9 @@ def _transition(
         )
     from_status = order.status
     order.status = to_status
-    order.save(update_fields=["status", "updated_at", *also_update])
-    OrderEvent.objects.create(
+    _save(order, ["status", *also_update], writes)
+    _write_event(
+        writes,
         order=order,
         type=event,
         from_status=from_status,
@@ -324,10 +377,13 @@ def _withdraw_queued_requests(order: Order) -> None:
     )
 
 
-def _record(order: Order, *, event: str, actor: str, data: dict | None = None) -> Order:
+def _record(
+    order: Order, *, event: str, actor: str, data: dict | None = None,
+    writes: OrderWrites | None = None,
+) -> Order:
     """An audit event that changes no status (e.g. a venue answer while a cancel is pending)."""
-    OrderEvent.objects.create(
-        order=order, type=event, from_status=order.status, to_status=order.status,
+    _write_event(
+        writes, order=order, type=event, from_status=order.status, to_status=order.status,
         actor=actor, data=data or {},
     )
     return order
@@ -444,6 +500,7 @@ def order_cancel(*, order_id: UUID, actor: str, reason: str = "") -> Order:
 # Each takes `locked`: the order instance when the caller already holds its row lock in the
 # current transaction (the dispatcher's claim locks it). That spares a re-read and a
 # savepoint per venue answer on the hot path; the status checks are the same either way.
+# With `locked`, `writes` may collect the changes for one bulk write (OrderWrites.flush).
 
 
 @contextmanager
@@ -462,35 +519,42 @@ def _venue_update(locked: Order | None, order_id: UUID, statuses=None, *, refusa
             yield _lock_order_in(order_id, statuses, refusal=refusal)
 
 
-def order_mark_sent(*, order_id: UUID, actor: str, locked: Order | None = None) -> Order:
+def order_mark_sent(
+    *, order_id: UUID, actor: str, locked: Order | None = None,
+    writes: OrderWrites | None = None,
+) -> Order:
     """The dispatcher is putting the NEW on the wire; the venue's answer is pending."""
     with _venue_update(
         locked, order_id, {OrderStatus.QUEUED}, refusal="only a queued order can be sent."
     ) as order:
         return _transition(
-            order, to_status=OrderStatus.PENDING_NEW, event=OrderEventType.SENT, actor=actor
+            order, to_status=OrderStatus.PENDING_NEW, event=OrderEventType.SENT, actor=actor,
+            writes=writes,
         )
 
 
 def order_acknowledge(
-    *, order_id: UUID, actor: str, locked: Order | None = None
+    *, order_id: UUID, actor: str, locked: Order | None = None,
+    writes: OrderWrites | None = None,
 ) -> Order:
     """The venue accepted the NEW: the order is live (a cancel sent meanwhile stays pending)."""
     with _venue_update(locked, order_id) as order:
         if order.status == OrderStatus.PENDING_CANCEL:
-            return _record(order, event=OrderEventType.ACKNOWLEDGED, actor=actor)
+            return _record(order, event=OrderEventType.ACKNOWLEDGED, actor=actor, writes=writes)
         if order.status != OrderStatus.PENDING_NEW:
             raise InvalidTransition(
                 f"Order is {order.status}; only a pending new order can be acknowledged.",
                 details={"status": order.status},
             )
         return _transition(
-            order, to_status=OrderStatus.NEW, event=OrderEventType.ACKNOWLEDGED, actor=actor
+            order, to_status=OrderStatus.NEW, event=OrderEventType.ACKNOWLEDGED, actor=actor,
+            writes=writes,
         )
 
 
 def order_reject(
-    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None
+    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None,
+    writes: OrderWrites | None = None,
 ) -> Order:
     """The venue refused the NEW: the order is closed and nothing else of it is sent."""
     with _venue_update(
@@ -500,7 +564,7 @@ def order_reject(
         _withdraw_queued_requests(order)
         return _transition(
             order, to_status=OrderStatus.REJECTED, event=OrderEventType.REJECTED,
-            actor=actor, data={"reason": reason},
+            actor=actor, data={"reason": reason}, writes=writes,
         )
 
 
@@ -512,6 +576,7 @@ def order_replace_accept(
     limit_price: Decimal | None,
     stop_price: Decimal | None,
     locked: Order | None = None,
+    writes: OrderWrites | None = None,
 ) -> Order:
     """The venue accepted a MODIFY: the new terms hold."""
     with _venue_update(
@@ -526,22 +591,25 @@ def order_replace_accept(
         for field, value in terms.items():
             setattr(order, field, value)
         if order.status == OrderStatus.PENDING_CANCEL:
-            order.save(update_fields=[*_MODIFIABLE, "updated_at"])
-            return _record(order, event=OrderEventType.REPLACED, actor=actor, data=data)
+            _save(order, _MODIFIABLE, writes)
+            return _record(order, event=OrderEventType.REPLACED, actor=actor, data=data,
+                           writes=writes)
         return _transition(
             order, to_status=_live_status(order), event=OrderEventType.REPLACED, actor=actor,
-            data=data, also_update=_MODIFIABLE,
+            data=data, also_update=_MODIFIABLE, writes=writes,
         )
 
 
 def order_replace_reject(
-    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None
+    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None,
+    writes: OrderWrites | None = None,
 ) -> Order:
     """The venue refused a MODIFY: the order keeps its terms."""
     with _venue_update(locked, order_id) as order:
         data = {"reason": reason}
         if order.status == OrderStatus.PENDING_CANCEL:
-            return _record(order, event=OrderEventType.REPLACE_REJECTED, actor=actor, data=data)
+            return _record(order, event=OrderEventType.REPLACE_REJECTED, actor=actor, data=data,
+                           writes=writes)
         if order.status != OrderStatus.PENDING_REPLACE:
             raise InvalidTransition(
                 f"Order is {order.status}; no replace is pending.",
@@ -549,12 +617,13 @@ def order_replace_reject(
             )
         return _transition(
             order, to_status=_live_status(order), event=OrderEventType.REPLACE_REJECTED,
-            actor=actor, data=data,
+            actor=actor, data=data, writes=writes,
         )
 
 
 def order_cancel_accept(
-    *, order_id: UUID, actor: str, locked: Order | None = None
+    *, order_id: UUID, actor: str, locked: Order | None = None,
+    writes: OrderWrites | None = None,
 ) -> Order:
     """The venue cancelled the order."""
     with _venue_update(
@@ -562,12 +631,14 @@ def order_cancel_accept(
     ) as order:
         _withdraw_queued_requests(order)
         return _transition(
-            order, to_status=OrderStatus.CANCELED, event=OrderEventType.CANCELED, actor=actor
+            order, to_status=OrderStatus.CANCELED, event=OrderEventType.CANCELED, actor=actor,
+            writes=writes,
         )
 
 
 def order_cancel_reject(
-    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None
+    *, order_id: UUID, actor: str, reason: str, locked: Order | None = None,
+    writes: OrderWrites | None = None,
 ) -> Order:
     """The venue refused the CANCEL: the order stays live."""
     with _venue_update(
@@ -575,7 +646,7 @@ def order_cancel_reject(
     ) as order:
         return _transition(
             order, to_status=_live_status(order), event=OrderEventType.CANCEL_REJECTED,
-            actor=actor, data={"reason": reason},
+            actor=actor, data={"reason": reason}, writes=writes,
         )
 
 

@@ -202,3 +202,32 @@ def test_a_fresh_or_restarted_redis_grants_nothing_for_a_window_and_a_send_time(
     # After the cool-down the full limit is there again.
     more = [limiter.try_acquire(limit=limit, window_ms=window_ms)[0] for _ in range(limit)]
     assert sum(1 for s in more if s) == limit - 1
+
+
+def test_many_slots_at_once_are_granted_only_up_to_the_limit_and_counted_each(limiter_redis):
+    limiter = SlidingWindowLimiter(limiter_redis, key=KEY, pending_ms=PENDING_MS)
+    limit, window_ms = 5, 300
+    log_key = f"oms:limiter:{KEY}:log"
+
+    first, wait = limiter.try_acquire_many(count=3, limit=limit, window_ms=window_ms)
+    assert (len(first), wait) == (3, 0.0)
+    # Asked for more than is free: given what is free, not refused and not over-granted.
+    second, wait = limiter.try_acquire_many(count=4, limit=limit, window_ms=window_ms)
+    assert (len(second), wait) == (2, 0.0)
+    assert len({slot.member for slot in first + second}) == limit
+    assert limiter_redis.zcard(log_key) == limit
+    refused, wait = limiter.try_acquire_many(count=2, limit=limit, window_ms=window_ms)
+    assert refused == [] and wait > 0
+
+    # Two were not sent after all: given back at once, and only those.
+    limiter.release_many(second)
+    assert limiter_redis.zcard(log_key) == 3
+    # The answers to the three sends are in: each re-stamped, no earlier than its grant.
+    limiter.complete_many(first)
+    scores = {m.decode(): int(s) for m, s in limiter_redis.zrange(log_key, 0, -1,
+                                                                   withscores=True)}
+    assert set(scores) == {slot.member for slot in first}
+    assert all(_us(member) <= score < _us(member) + PENDING_MS * 1000
+               for member, score in scores.items())
+    assert len(limiter.acquire_many(count=10, limit=limit, window_ms=window_ms,
+                                    timeout=0.1)) == 2
