@@ -160,8 +160,8 @@ def test_1000_per_second_from_three_processes_is_exact_at_the_venue(
     profile = _drain_backlog(exchange=exchange, dispatch_workers=dispatch_workers,
                              monkeypatch=monkeypatch, trader=trader, venue_code="XFAST",
                              limit=limit, count=1200, timeout=90)
-    # Exactness and no loss held above. Whether L can be used depends on the machine: on a
-    # 2-core box three dispatcher processes send ~100-150/s in all, far below 1,000/s.
+    # Exactness and no loss held above. Whether L can be used depends on the machine: a quiet
+    # 2-core box sends 1,000/s with batched claims; one busy with other work may not.
     if profile["overall_rate"] < 0.95 * limit:
         pytest.xfail(
             f"this machine sent {profile['overall_rate']:.0f}/s with {WORKERS} processes x "
