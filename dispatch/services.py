@@ -40,6 +40,9 @@ exact as the venue counts it, and a slot completed any later comes back later). 
 size adapts: it doubles while every request
 claimed got a slot at once, and falls to what the limiter granted when it did not, so under
 a limit that is already used batches stay small and rows are not held waiting for slots.
+A drain whose batch came back full with every slot granted nudges one more drain (once per
+drain, coalesced), so a backlog that no intake nudges again still gets every dispatcher
+thread it needs to use the limit.
 """
 
 import logging
@@ -118,6 +121,9 @@ class _Batch:
     sent: int  # put on the wire and answered, or with an unknown outcome
     stopped: str  # "" (went through), "empty", "gated", "budget"
     next_size: int
+    # Claimed as many as it asked for and got a slot for each: more work than this drain
+    # sends, and room under the limit for another drain to send it.
+    full: bool = False
 
 
 def dispatch_drain(
@@ -136,6 +142,7 @@ def dispatch_drain(
     sent = 0
     size = _largest_batch(limit)
     rechecked = False
+    fanned_out = False
     while time.monotonic() < deadline:
         batch = _send_batch(
             venue_code=venue_code, gateway=gateway, limiter=limiter, limit=limit, size=size,
@@ -143,6 +150,13 @@ def dispatch_drain(
         )
         sent += batch.sent
         size = batch.next_size
+        if batch.full and not fanned_out:
+            # One drain sends a few hundred a second; a backlog with the limit to spare
+            # (released at a logon, or queued while Redis was down) gets another drain,
+            # which may add one more in turn, up to the dispatcher threads. Coalesced like
+            # intake's nudges, so they ramp up by at most ten a second.
+            dispatch_nudge(venue_code=venue_code)
+            fanned_out = True
         if batch.stopped == "gated":
             return DrainResult(sent, "gated")
         if batch.sent:
@@ -213,7 +227,8 @@ def _send_batch(
             )
             if not slots:
                 return _Batch(0, "budget", 1)
-            if len(slots) == len(claimed) == size:
+            full = len(slots) == len(claimed) == size
+            if full:
                 next_size = min(size * 2, _largest_batch(limit))
             else:
                 next_size = max(len(slots), 1) if len(slots) < len(claimed) else size
@@ -248,7 +263,8 @@ def _send_batch(
     elif refused:
         logger.error("venue %s answered %s: that send and the rest of its batch stay queued",
                      venue_code, refused)
-    return _Batch(len(sent), "gated" if refused else "", next_size)
+    return _Batch(len(sent), "gated" if refused else "", next_size,
+                  full=full and not refused and len(sent) == len(claimed))
 
 
 def _complete(limiter: SlidingWindowLimiter, venue_code: str, slots: list[Slot]) -> None:

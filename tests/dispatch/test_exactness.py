@@ -203,3 +203,30 @@ def test_a_send_the_venue_refused_at_its_gate_still_counts_in_its_window(
     ) == {OrderStatus.NEW}
     # The limiter kept the refused send's slot, as the venue kept the message in its count.
     assert logged_after_refusal == 1
+
+
+def test_one_nudge_on_a_backlog_brings_in_more_dispatchers(
+    exchange, dispatch_workers, monkeypatch, trader
+):
+    """A backlog with a single nudge (a logon, the sweeper; no intake to nudge again) is not
+    left to one drain, which sends far below a high limit: a drain whose batch comes back
+    full with every slot granted starts another. One thread per process, so the second
+    drain can only run in another process."""
+    limit, count = 1000, 600
+    workers = dispatch_workers.start(WORKERS, concurrency=1)
+    exchange.configure("XFAST", rateLimit=limit, latencyMs=1)
+    venue_live("XFAST", limit=limit)
+    with nudges_held(monkeypatch):
+        queue_orders(user=trader, account_code="ACC-1", venue_code="XFAST", count=count,
+                     threads=4)
+    dispatch_workers.wait_ready(workers)
+
+    dispatch_nudge(venue_code="XFAST", coalesce=False)
+    wait_until(lambda: all_answered("XFAST", count), timeout=60, every=0.2,
+               what=lambda: f"{count} answers: {requests_by_state('XFAST')}")
+
+    processes = {claimed_by.rsplit(":", 1)[-1] for claimed_by in VenueRequest.objects.filter(
+        venue_id="XFAST").values_list("claimed_by", flat=True)}
+    assert len(processes) >= 2, processes
+    stats = exchange.stats("XFAST")
+    assert (stats["received"], stats["duplicates"], stats["limitViolations"]) == (count, 0, 0)
