@@ -199,20 +199,24 @@ class Stack:
         return [p.pid for name, p in self.processes.items()
                 if name.startswith(prefix) and p.poll() is None]
 
-    def stop(self) -> None:
-        for process in self.processes.values():
+    def stop(self, prefix: str = "") -> None:
+        """Stop the processes whose names start with `prefix` (all by default)."""
+        chosen = {name: p for name, p in self.processes.items() if name.startswith(prefix)}
+        for process in chosen.values():
             if process.poll() is None:
                 try:
                     os.killpg(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         deadline = time.monotonic() + 10
-        for process in self.processes.values():
+        for process in chosen.values():
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=5)
+        for name in chosen:
+            del self.processes[name]
 
     # --- the OMS's own state ------------------------------------------------------------------
 
