@@ -49,7 +49,7 @@ class Stack:
     def __init__(self, *, log_dir: Path, database: str = "oms_bench", redis_db: int = 9,
                  pg: str = "postgres://postgres@127.0.0.1:5432",
                  redis_base: str = "redis://127.0.0.1:6379", dispatchers: int = 3,
-                 dispatcher_threads: int = 4, web_workers: int = 2, web_threads: int = 4):
+                 dispatcher_threads: int = 4, web_workers: int = 3, web_threads: int = 2):
         self.log_dir = log_dir
         self.pg = pg.rstrip("/")
         self.database = database
