@@ -123,9 +123,12 @@ def test_many_threads_never_get_more_than_the_limit_in_any_window_and_use_it(
     )
     assert most == limit  # held, and reached
     assert late[0] >= 0
-    # Used: a freed slot is taken again within a few ms, and nearly every possible grant made.
-    # (Lateness includes the time from grant to answer, as each send counts from its answer.)
-    assert late[len(late) // 2] < 10_000
+    # Used: a freed slot is taken again soon, and nearly every possible grant made.
+    # (Lateness includes the time from grant to answer, as each send counts from its answer,
+    # and, with 8 threads on 2 cores, waits for the GIL: its 5 ms switch interval made the
+    # median 3 ms in some runs and 10-12 ms in others at the 1 s window. 2.5% of a window is
+    # what the >= 95% of grants below leaves room for.)
+    assert late[len(late) // 2] < max(10_000, window_us // 40)
     assert len(times) >= 0.95 * possible, (len(times), possible)
     # The watcher saw most of them, so the check above is not only on our own record.
     assert len(seen_in_redis) >= 0.5 * len(times)
