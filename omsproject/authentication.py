@@ -14,9 +14,10 @@ from rest_framework.authtoken.models import Token
 class TokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
         user_model = get_user_model()
+        token_user = Token._meta.get_field("user").column
         users = user_model.objects.raw(
             f"SELECT u.*, t.created AS token_created FROM {user_model._meta.db_table} u "
-            f"JOIN {Token._meta.db_table} t ON t.user_id = u.{user_model._meta.pk.column} "
+            f"JOIN {Token._meta.db_table} t ON t.{token_user} = u.{user_model._meta.pk.column} "
             "WHERE t.key = %s",
             [key],
         )

@@ -249,9 +249,10 @@ def _account_for(*, user: AbstractBaseUser, account_code: str) -> Account:
                        [account_code]):
             Account.objects.get_or_create(code=account_code)
         return Account(code=account_code)
-    holders = Account.users.through
+    holders = Account.users.through._meta
     if not _exists(
-        f"SELECT 1 FROM {holders._meta.db_table} WHERE account_id = %s AND user_id = %s",
+        f"SELECT 1 FROM {holders.db_table} WHERE {holders.get_field('account').column} = %s "
+        f"AND {holders.get_field('user').column} = %s",
         [account_code, user.pk],
     ):
         raise AccountForbidden(f"You may not trade for account {account_code}.")
