@@ -124,6 +124,8 @@ class _Batch:
     # Claimed as many as it asked for and got a slot for each: more work than this drain
     # sends, and room under the limit for another drain to send it.
     full: bool = False
+    # Claimed fewer than it asked for: the queue had nothing more to claim just then.
+    short: bool = False
 
 
 def dispatch_drain(
@@ -159,8 +161,12 @@ def dispatch_drain(
             fanned_out = True
         if batch.stopped == "gated":
             return DrainResult(sent, "gated")
-        if batch.sent:
+        if batch.sent and not batch.short:
             rechecked = False
+        elif batch.short and not rechecked:
+            # A short batch emptied the queue: the look that follows is the last one.
+            dispatch_nudge_forget(venue_code=venue_code)
+            rechecked = True
         elif batch.stopped == "empty" and not rechecked:
             # Intake skips nudging while a recent nudge stands. Forget it, then look once
             # more: an order committed just now is either seen here or nudges afresh.
@@ -264,7 +270,8 @@ def _send_batch(
         logger.error("venue %s answered %s: that send and the rest of its batch stay queued",
                      venue_code, refused)
     return _Batch(len(sent), "gated" if refused else "", next_size,
-                  full=full and not refused and len(sent) == len(claimed))
+                  full=full and not refused and len(sent) == len(claimed),
+                  short=len(claimed) < size and not refused and len(sent) == len(claimed))
 
 
 def _complete(limiter: SlidingWindowLimiter, venue_code: str, slots: list[Slot]) -> None:
