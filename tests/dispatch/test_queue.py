@@ -368,3 +368,27 @@ def test_intake_nudges_are_coalesced_and_an_empty_drain_reopens_them(
     published.clear()
     make_order(user=trader, account_code="ACC-1")  # right after a drain emptied the queue
     assert published == ["XMOCK"]  # nudged at once, not left for the sweeper
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_drain_that_empties_the_queue_in_a_short_batch_reopens_nudges(
+    trader, in_process_venue, monkeypatch
+):
+    """Fewer orders than a batch: the drain sends them, takes its last look and ends, and
+    the next order nudges at once rather than waiting for the sweeper."""
+    from dispatch import nudge, tasks
+
+    monkeypatch.setattr(nudge, "COALESCE_MS", 60_000)
+    published = []
+    monkeypatch.setattr(tasks.dispatch_drain_task, "apply_async",
+                        lambda args, **kw: published.append(args[0]))
+    venue_live()
+    orders = [make_order(user=trader, account_code="ACC-1") for _ in range(3)]
+
+    result = drain()
+    assert (result.stopped, result.sent) == ("empty", 3)
+    assert len(in_process_venue.messages("XMOCK")) == 3
+    published.clear()
+    make_order(user=trader, account_code="ACC-1")
+    assert published == ["XMOCK"]
+    assert all(o.requests.get().state == "ANSWERED" for o in orders)
