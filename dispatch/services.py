@@ -225,6 +225,7 @@ def _from_row(model):
 
 @lru_cache(maxsize=None)
 def _claim_sql() -> str:
+    """The claim, written once per process; the row locks where the database has them."""
     quote = connection.ops.quote_name
     requests, orders = VenueRequest._meta, Order._meta
     columns = [f"r.{quote(f.column)}" for f in requests.concrete_fields] + [
