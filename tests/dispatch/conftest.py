@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -106,3 +107,22 @@ def venue_live(code: str = "XMOCK", *, limit: int = 100) -> Venue:
     outcome = session_reconcile(venue_code=code)
     assert outcome[0].state == "LOGGED_ON", outcome
     return venue
+
+
+def at_once(*actions) -> None:
+    """Run the callables in threads released together (a race), each on its own database
+    connection, and wait for all of them."""
+    from django.db import connection
+
+    barrier = threading.Barrier(len(actions))
+
+    def run(action):
+        barrier.wait()
+        try:
+            action()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    [thread.start() for thread in threads]
+    [thread.join(timeout=20) for thread in threads]

@@ -2,18 +2,16 @@
 batches, a batch the venue stops half-way (at its gate, or with an unknown outcome), a worker
 dying mid-batch, a cancel racing a batch's claim, and no slot held that is not a send."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from dispatch import services as dispatch_services
 from dispatch.models import RequestState, VenueRequest
 from orders import services
 from orders.models import Order, OrderStatus
 from sessions.models import VenueSession
-from tests.dispatch.conftest import venue_live
+from tests.dispatch.conftest import at_once, venue_live
 from tests.dispatch.workers import book_ids, nudges_held
 from tests.factories import make_order
 from venues.gateway import GatewayError, HttpVenueGateway, InProcessGateway
@@ -196,22 +194,12 @@ def test_a_cancel_racing_a_batch_claim_either_withdraws_the_new_or_follows_it(
         in_process_venue().logon("XMOCK")
         orders = [make_order(user=trader, account_code="ACC-1") for _ in range(6)]
         target = orders[3]
-        barrier = threading.Barrier(2)
         outcome = {}
 
         def cancel():
-            barrier.wait()
             outcome["cancel"] = services.order_cancel(order_id=target.pk, actor="trader").status
-            connection.close()
 
-        def dispatch():
-            barrier.wait()
-            drain()
-            connection.close()
-
-        threads = [threading.Thread(target=cancel), threading.Thread(target=dispatch)]
-        [t.start() for t in threads]
-        [t.join(timeout=20) for t in threads]
+        at_once(cancel, drain)
         drain()  # whatever the race left queued (a CANCEL, or the rest) goes out now
 
         seen = [(m["kind"], m["clientOrderId"]) for m in in_process_venue.messages("XMOCK")]

@@ -1,12 +1,10 @@
 """The queue's semantics, seen from the venue: FIFO, modify keeps its place, cancel wins,
 a CANCEL never overtakes its NEW, sessions gate the wire, every answer is matched."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from dispatch import services as dispatch_services
@@ -14,7 +12,7 @@ from dispatch.models import UnmatchedResponse, VenueRequest
 from orders import services
 from orders.models import Order
 from sessions.services import session_update, trading_halt_set
-from tests.dispatch.conftest import venue_live
+from tests.dispatch.conftest import at_once, venue_live
 from tests.factories import make_order
 from venues.gateway import GatewayError, HttpVenueGateway, VenueAnswer
 
@@ -273,22 +271,12 @@ def test_cancel_racing_a_claim_never_loses_and_never_sends_a_cancelled_order(
         in_process_venue.reset()
         in_process_venue().logon("XMOCK")
         order = make_order(user=trader, account_code="ACC-1")
-        barrier = threading.Barrier(2)
         outcome = {}
 
         def cancel():
-            barrier.wait()
             outcome["cancel"] = services.order_cancel(order_id=order.pk, actor="trader").status
-            connection.close()
 
-        def dispatch():
-            barrier.wait()
-            drain()
-            connection.close()
-
-        threads = [threading.Thread(target=cancel), threading.Thread(target=dispatch)]
-        [t.start() for t in threads]
-        [t.join(timeout=20) for t in threads]
+        at_once(cancel, drain)
         drain()  # whatever the race left queued (a CANCEL) goes out now
 
         order.refresh_from_db()
@@ -313,26 +301,16 @@ def test_modify_racing_a_claim_is_either_in_place_or_refused_never_half_applied(
         in_process_venue.reset()
         in_process_venue().logon("XMOCK")
         order = make_order(user=trader, account_code="ACC-1")  # quantity 10
-        barrier = threading.Barrier(2)
         outcome = {}
 
         def modify():
-            barrier.wait()
             try:
                 services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("7"))
                 outcome["modify"] = "done"
             except InvalidTransition:
                 outcome["modify"] = "refused"  # the NEW was already on the wire
-            connection.close()
 
-        def dispatch():
-            barrier.wait()
-            drain()
-            connection.close()
-
-        threads = [threading.Thread(target=modify), threading.Thread(target=dispatch)]
-        [t.start() for t in threads]
-        [t.join(timeout=20) for t in threads]
+        at_once(modify, drain)
         drain()
 
         order.refresh_from_db()
