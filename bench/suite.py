@@ -27,7 +27,7 @@ from pathlib import Path
 
 from bench import loadgen
 from bench.stack import REPO, VENUE, Stack, StackError
-from bench.windows import most_in_any_window
+from bench.windows import most_in_any_window, sleep_until_fraction_of_second
 
 RESULTS = REPO / "bench" / "results"
 SCENARIOS = ("ingest", "e2e", "throttle", "backlog", "latency", "soak")
@@ -404,14 +404,6 @@ def wait_for(predicate, *, timeout: float, every: float = 0.2) -> bool:
     return predicate()
 
 
-def sleep_until_fraction(fraction: float) -> None:
-    now = time.time()
-    target = int(now) + fraction
-    if target <= now + 0.05:
-        target += 1
-    time.sleep(target - now)
-
-
 # --- the suite --------------------------------------------------------------------------------
 
 
@@ -646,7 +638,7 @@ class Suite:
         since = self.stack.exchange_stats()["lastSeq"]
         before = self.stack.exchange_stats()
         self.db.copy_backlog(count, prefix=f"thr{limit}")
-        sleep_until_fraction(0.8)  # the first window straddles a calendar second
+        sleep_until_fraction_of_second(0.8)  # the first window straddles a calendar second
         started = time.monotonic()
         with CpuMeter(self.stack) as meter:
             nudge(self.stack.dispatcher_count * self.stack.dispatcher_threads)

@@ -1,3 +1,6 @@
+import time
+
+
 def most_in_any_window(times: list[int], window: int) -> int:
     """The most events in any half-open window (t - window, t], as the exchange counts its
     sliding second; `times` and `window` in one unit (ns, us). The busiest window ends at an
@@ -9,3 +12,13 @@ def most_in_any_window(times: list[int], window: int) -> int:
             start += 1
         most = max(most, end - start + 1)
     return most
+
+
+def sleep_until_fraction_of_second(fraction: float) -> None:
+    """Sleep until the wall clock is at `fraction` into a second (x.8 s for 0.8): a burst
+    started there has its first window straddle a calendar second."""
+    now = time.time()
+    target = int(now) + fraction
+    if target <= now + 0.05:
+        target += 1
+    time.sleep(target - now)

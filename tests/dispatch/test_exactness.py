@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from bench.windows import most_in_any_window
+from bench.windows import most_in_any_window, sleep_until_fraction_of_second
 from dispatch import services as dispatch_services
 from dispatch.models import RequestState, VenueRequest
 from dispatch.nudge import dispatch_nudge
@@ -23,7 +23,6 @@ from tests.dispatch.workers import (  # noqa: F401  (dispatch_workers is a fixtu
     nudges_held,
     queue_orders,
     requests_by_state,
-    sleep_until_fraction_of_second,
     wait_until,
 )
 from tests.factories import make_order

@@ -227,12 +227,3 @@ def all_answered(venue_code: str, count: int) -> bool:
     return VenueRequest.objects.filter(
         venue_id=venue_code, state=RequestState.ANSWERED
     ).count() >= count
-
-
-def sleep_until_fraction_of_second(fraction: float) -> None:
-    """Sleep until the wall clock is at `fraction` into a second (x.8 s for 0.8)."""
-    now = time.time()
-    target = int(now) + fraction
-    if target <= now + 0.05:
-        target += 1
-    time.sleep(target - now)
