@@ -1,9 +1,10 @@
-"""Run the mock exchange: `python -m exchange --host 127.0.0.1 --port 9001 --venue XMOCK`.
+"""Run the mock exchange: `python -m exchange --venue XMOCK --client OMS --fix-port 9878`.
 
-Every option has an environment default (EXCHANGE_HOST, EXCHANGE_PORT, EXCHANGE_VENUES,
-EXCHANGE_RATE_LIMIT, EXCHANGE_LATENCY_MS, EXCHANGE_REJECT_RATIO, EXCHANGE_SEED,
-EXCHANGE_LOG_CAP, EXCHANGE_SUMMARY_SECONDS); the command line wins. SIGTERM and SIGINT stop it
-cleanly with exit status 0.
+Every option has an environment default (EXCHANGE_HOST, EXCHANGE_PORT, EXCHANGE_FIX_PORT,
+EXCHANGE_VENUES, EXCHANGE_CLIENTS, EXCHANGE_RATE_LIMIT, EXCHANGE_LATENCY_MS,
+EXCHANGE_REJECT_RATIO, EXCHANGE_TIME_ZONE, EXCHANGE_OPEN, EXCHANGE_CLOSE, EXCHANGE_SEED,
+EXCHANGE_LOG_CAP, EXCHANGE_SUMMARY_SECONDS, EXCHANGE_STATE_DIR); the command line wins.
+SIGTERM and SIGINT stop it cleanly with exit status 0.
 """
 
 from __future__ import annotations
@@ -14,18 +15,26 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from exchange.config import (
+    DEFAULT_CLIENT,
+    DEFAULT_CLOSE_TIME,
+    DEFAULT_FIX_PORT,
     DEFAULT_LATENCY_MS,
     DEFAULT_LOG_CAP,
+    DEFAULT_OPEN_TIME,
     DEFAULT_PORT,
     DEFAULT_RATE_LIMIT,
     DEFAULT_REJECT_RATIO,
     DEFAULT_SUMMARY_INTERVAL_S,
+    DEFAULT_TIME_ZONE,
     DEFAULT_VENUE,
     ConfigError,
     ExchangeConfig,
@@ -34,8 +43,13 @@ from exchange.config import (
     parse_positive_int,
     parse_rate_limit,
     parse_reject_ratio,
+    parse_time_zone,
+    parse_wall_time,
 )
-from exchange.server import create_app
+from exchange.fix_acceptor import DOORBELL_COMP_ID, check_port_free
+from exchange.http_api import create_app
+from exchange.quickfix_events import QuickfixEventLog
+from exchange.service import Exchange
 
 logger = logging.getLogger("exchange")
 
@@ -66,108 +80,174 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _names(values: list[str] | None, env_value: str) -> tuple[str, ...]:
+    names = values or env_value.split(",")
+    return tuple(name.strip() for name in names if name.strip())
+
+
 def parse_config(
     argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
 ) -> ExchangeConfig:
     env = os.environ if env is None else env
     parser = argparse.ArgumentParser(prog="python -m exchange", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default=env.get("EXCHANGE_HOST", "127.0.0.1"))
-    parser.add_argument(
+    add = parser.add_argument
+    add("--host", default=env.get("EXCHANGE_HOST", "127.0.0.1"), help="HTTP address")
+    add(
         "--port",
         type=_port,
         default=env.get("EXCHANGE_PORT", str(DEFAULT_PORT)),
-        help="0 picks a free port; the chosen one is in the 'listening' line",
+        help="HTTP port; 0 picks a free one, printed in the 'listening' line",
     )
-    parser.add_argument(
+    add(
+        "--fix-port",
+        type=_port,
+        default=env.get("EXCHANGE_FIX_PORT", str(DEFAULT_FIX_PORT)),
+        help="the FIX acceptor's port (all venues); 0 picks a free one",
+    )
+    add(
         "--venue",
         dest="venues",
         action="append",
-        help="venue to serve (repeatable); default EXCHANGE_VENUES, a comma list",
+        help="venue to serve, its SenderCompID (repeatable); default EXCHANGE_VENUES",
     )
-    parser.add_argument(
+    add(
+        "--client",
+        dest="clients",
+        action="append",
+        help="client CompID each venue accepts (repeatable); default EXCHANGE_CLIENTS",
+    )
+    add(
         "--rate-limit",
         type=_arg_type(parse_rate_limit),
         default=env.get("EXCHANGE_RATE_LIMIT", str(DEFAULT_RATE_LIMIT)),
-        help="messages per venue per sliding second",
+        help="application messages per venue per sliding second",
     )
-    parser.add_argument(
+    add(
         "--latency-ms",
         type=_arg_type(Latency.parse),
         default=env.get("EXCHANGE_LATENCY_MS", DEFAULT_LATENCY_MS),
         help="answer delay: fixed '5' or uniform range '1-10'",
     )
-    parser.add_argument(
+    add(
         "--reject-ratio",
         type=_arg_type(parse_reject_ratio),
         default=env.get("EXCHANGE_REJECT_RATIO", str(DEFAULT_REJECT_RATIO)),
-        help="fraction of NEW orders rejected at random (0..1)",
+        help="fraction of NewOrderSingles rejected at random (0..1)",
     )
-    parser.add_argument("--seed", default=env.get("EXCHANGE_SEED") or None)
-    parser.add_argument(
+    add(
+        "--time-zone",
+        type=_arg_type(parse_time_zone),
+        default=env.get("EXCHANGE_TIME_ZONE", DEFAULT_TIME_ZONE),
+        help="IANA zone of the trading window",
+    )
+    add(
+        "--open",
+        type=_arg_type(lambda text: parse_wall_time("open", text)),
+        default=env.get("EXCHANGE_OPEN", DEFAULT_OPEN_TIME),
+        help="local opening time HH:MM:SS",
+    )
+    add(
+        "--close",
+        type=_arg_type(lambda text: parse_wall_time("close", text)),
+        default=env.get("EXCHANGE_CLOSE", DEFAULT_CLOSE_TIME),
+        help="local closing time HH:MM:SS; earlier than --open is an overnight window",
+    )
+    add(
+        "--state-dir",
+        type=Path,
+        default=env.get("EXCHANGE_STATE_DIR") or None,
+        help="keep QuickFIX's sequence numbers and sent messages here across restarts",
+    )
+    add("--seed", default=env.get("EXCHANGE_SEED") or None)
+    add(
         "--log-cap",
         type=_arg_type(lambda text: parse_positive_int("log cap", text)),
         default=env.get("EXCHANGE_LOG_CAP", str(DEFAULT_LOG_CAP)),
         help="messages kept in each venue's in-memory log; older ones are dropped",
     )
-    parser.add_argument(
-        "--summary-seconds",
-        type=_seconds,
+    add("--summary-seconds", type=_seconds,
         default=env.get("EXCHANGE_SUMMARY_SECONDS", str(DEFAULT_SUMMARY_INTERVAL_S)),
-        help="interval of the one-line summary on stdout; 0 disables it",
-    )
+        help="interval of the one-line summary on stdout; 0 disables it")  # fmt: skip
     args = parser.parse_args(argv)
-    venues = args.venues or [
-        name.strip() for name in env.get("EXCHANGE_VENUES", DEFAULT_VENUE).split(",")
-    ]
-    venues = [name for name in venues if name]
     try:
         return ExchangeConfig(
-            venues=tuple(venues),
+            venues=_names(args.venues, env.get("EXCHANGE_VENUES", DEFAULT_VENUE)),
+            clients=_names(args.clients, env.get("EXCHANGE_CLIENTS", DEFAULT_CLIENT)),
             venue=VenueConfig(
-                rate_limit=args.rate_limit, latency=args.latency_ms, reject_ratio=args.reject_ratio
+                rate_limit=args.rate_limit, latency=args.latency_ms,
+                reject_ratio=args.reject_ratio, time_zone=args.time_zone,
+                open_time=args.open, close_time=args.close,
             ),
-            host=args.host,
-            port=args.port,
-            seed=args.seed,
-            log_cap=args.log_cap,
+            host=args.host, port=args.port, fix_port=args.fix_port,
+            state_dir=args.state_dir, seed=args.seed, log_cap=args.log_cap,
             summary_interval_s=args.summary_seconds,
-        )
+        )  # fmt: skip
     except ConfigError as exc:
         parser.error(str(exc))
 
 
-async def serve(config: ExchangeConfig) -> None:
-    runner = web.AppRunner(create_app(config), access_log=None, handle_signals=False)
+def _run_id() -> str:
+    """Distinguishes this process's ExecIDs from an earlier run's: base-36 milliseconds."""
+    number, digits = time.time_ns() // 1_000_000, ""
+    while number:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return digits
+
+
+async def serve(config: ExchangeConfig) -> int:
+    try:
+        config = replace(config, fix_port=check_port_free(config.fix_port))
+    except OSError as exc:
+        logger.error("cannot listen on FIX port %s: %s", config.fix_port, exc)
+        return 1
+    exchange = Exchange(config, run_id=_run_id())
+    runner = web.AppRunner(
+        create_app(exchange, summary_interval_s=config.summary_interval_s),
+        access_log=None, handle_signals=False,
+    )  # fmt: skip
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port)
-    await site.start()
+    try:
+        await web.TCPSite(runner, config.host, config.port).start()
+    except OSError as exc:
+        logger.error("cannot listen on http://%s:%s: %s", config.host, config.port, exc)
+        await runner.cleanup()
+        return 1
+    await asyncio.to_thread(exchange.start)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # After `import quickfix`, which resets SIGINT to the default action.
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    # With --port 0 the kernel picks the port; report the real one.
     port = runner.addresses[0][1] if runner.addresses else config.port
     v = config.venue
     logger.info(
-        "listening on http://%s:%s venues=%s rateLimit=%s latencyMs=%s rejectRatio=%s seed=%s "
-        "logCap=%s",
-        config.host, port, ",".join(config.venues), v.rate_limit, v.latency, v.reject_ratio,
-        config.seed, config.log_cap,
+        "listening on http://%s:%s fixPort=%s venues=%s clients=%s rateLimit=%s latencyMs=%s "
+        "rejectRatio=%s window=%s %s-%s stateDir=%s seed=%s logCap=%s",
+        config.host, port, config.fix_port, ",".join(config.venues), ",".join(config.clients),
+        v.rate_limit, v.latency, v.reject_ratio, v.time_zone, v.open_time, v.close_time,
+        config.state_dir, config.seed, config.log_cap,
     )  # fmt: skip
     try:
         await stop.wait()
     finally:
         logger.info("stopping")
         await runner.cleanup()
+        await asyncio.to_thread(exchange.stop)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_config(argv)
+    events = QuickfixEventLog(hide=lambda session: DOORBELL_COMP_ID in session)
     logging.basicConfig(
         stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
     )
-    asyncio.run(serve(config))
-    return 0
+    try:
+        return asyncio.run(serve(config))
+    finally:
+        logger.info("stopped")
+        events.close()
 
 
 if __name__ == "__main__":

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_VENUE = "XMOCK"
+DEFAULT_CLIENT = "OMS"
 DEFAULT_PORT = 9001
+DEFAULT_FIX_PORT = 9878
 DEFAULT_RATE_LIMIT = 100
 DEFAULT_LATENCY_MS = "1-3"
 DEFAULT_REJECT_RATIO = 0.0
+# The OMS's demo session: open all day, UTC.
+DEFAULT_TIME_ZONE = "UTC"
+DEFAULT_OPEN_TIME = "00:00:00"
+DEFAULT_CLOSE_TIME = "23:59:59"
 # At ~1 KB per retained message this bounds each venue's log near 1 GB; a benchmark that
 # needs the whole run should page the log out with `?since=` before it wraps.
 DEFAULT_LOG_CAP = 1_000_000
@@ -23,6 +33,12 @@ DEFAULT_SUMMARY_INTERVAL_S = 10.0
 
 # Anything slower than a minute is a typo, not a test scenario.
 MAX_LATENCY_MS = 60_000.0
+
+# CompIDs end up in QuickFIX's settings and in its store's file names.
+_COMP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+_WALL_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
+
+CONFIG_FIELDS = ("rateLimit", "latencyMs", "rejectRatio", "timeZone", "openTime", "closeTime")
 
 
 class ConfigError(ValueError):
@@ -118,6 +134,39 @@ def parse_positive_int(name: str, value: Any) -> int:
     return number
 
 
+def parse_time_zone(value: Any) -> str:
+    """An IANA zone name such as "America/New_York"; kept as the name, checked by loading it."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError("timeZone must be an IANA time zone name such as 'America/New_York'")
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timeZone {name!r} is not a known IANA time zone") from None
+    return name
+
+
+def parse_wall_time(name: str, value: Any) -> time:
+    """A local wall-clock time "HH:MM:SS" (or "HH:MM")."""
+    match = _WALL_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{name} {value!r} must be a wall time 'HH:MM:SS'")
+    hour, minute, second = (int(part or 0) for part in match.groups())
+    if hour > 23 or minute > 59 or second > 59:
+        raise ConfigError(f"{name} {value!r} is not a time of day")
+    return time(hour, minute, second)
+
+
+def parse_comp_id(value: str) -> str:
+    text = value.strip()
+    if not _COMP_ID.fullmatch(text):
+        raise ConfigError(
+            f"CompID {value!r} must be 1-32 letters, digits, '_', '.' or '-', starting with a "
+            "letter or digit"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class VenueConfig:
     """The behaviour knobs of one venue; tests and benchmarks change them at run time."""
@@ -125,10 +174,18 @@ class VenueConfig:
     rate_limit: int = DEFAULT_RATE_LIMIT
     latency: Latency = field(default_factory=lambda: Latency.parse(DEFAULT_LATENCY_MS))
     reject_ratio: float = DEFAULT_REJECT_RATIO
+    time_zone: str = DEFAULT_TIME_ZONE
+    open_time: time = field(default_factory=lambda: parse_wall_time("open", DEFAULT_OPEN_TIME))
+    close_time: time = field(default_factory=lambda: parse_wall_time("close", DEFAULT_CLOSE_TIME))
+
+    def __post_init__(self) -> None:
+        if self.open_time == self.close_time:
+            # Zero hours or twenty-four? Neither reading is obviously right, so ask.
+            raise ConfigError("openTime and closeTime must differ")
 
     def updated(self, changes: dict[str, Any]) -> VenueConfig:
         """Apply a `PUT /config` body; all fields are validated before any is applied."""
-        unknown = set(changes) - {"rateLimit", "latencyMs", "rejectRatio"}
+        unknown = set(changes) - set(CONFIG_FIELDS)
         if unknown:
             raise ConfigError(f"unknown config fields: {', '.join(sorted(unknown))}")
         new = self
@@ -138,6 +195,12 @@ class VenueConfig:
             new = replace(new, latency=Latency.parse(changes["latencyMs"]))
         if "rejectRatio" in changes:
             new = replace(new, reject_ratio=parse_reject_ratio(changes["rejectRatio"]))
+        if "timeZone" in changes:
+            new = replace(new, time_zone=parse_time_zone(changes["timeZone"]))
+        if "openTime" in changes:
+            new = replace(new, open_time=parse_wall_time("openTime", changes["openTime"]))
+        if "closeTime" in changes:
+            new = replace(new, close_time=parse_wall_time("closeTime", changes["closeTime"]))
         return new
 
     def as_json(self) -> dict[str, Any]:
@@ -145,25 +208,37 @@ class VenueConfig:
             "rateLimit": self.rate_limit,
             "latencyMs": str(self.latency),
             "rejectRatio": self.reject_ratio,
+            "timeZone": self.time_zone,
+            "openTime": self.open_time.isoformat(),
+            "closeTime": self.close_time.isoformat(),
         }
 
 
 @dataclass(frozen=True)
 class ExchangeConfig:
-    """Everything one exchange process needs; `create_app` takes only this."""
+    """Everything one exchange process needs."""
 
     venues: tuple[str, ...] = (DEFAULT_VENUE,)
+    clients: tuple[str, ...] = (DEFAULT_CLIENT,)
     venue: VenueConfig = field(default_factory=VenueConfig)
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    fix_port: int = DEFAULT_FIX_PORT
+    state_dir: Path | None = None
     seed: str | None = None
     log_cap: int = DEFAULT_LOG_CAP
     summary_interval_s: float = DEFAULT_SUMMARY_INTERVAL_S
 
     def __post_init__(self) -> None:
-        if not self.venues:
-            raise ConfigError("at least one venue is required")
-        if len(set(self.venues)) != len(self.venues):
-            raise ConfigError(f"venues repeated: {', '.join(self.venues)}")
+        for kind, names in (("venues", self.venues), ("clients", self.clients)):
+            if not names:
+                raise ConfigError(f"at least one of {kind} is required")
+            if len(set(names)) != len(names):
+                raise ConfigError(f"{kind} repeated: {', '.join(names)}")
+            for name in names:
+                parse_comp_id(name)
+        both = set(self.venues) & set(self.clients)
+        if both:
+            raise ConfigError(f"a CompID cannot be both venue and client: {', '.join(both)}")
         if self.log_cap < 1:
             raise ConfigError("log cap must be at least 1")

@@ -1,71 +1,47 @@
-"""One venue as the OMS's outside observer sees it: sessions, an exact sliding-window rate
-counter, a minimal order book, duplicate suppression and a log of every message received.
+"""One venue: rule 1 of docs/fix.md (the rate limit), the counters, the message log and the
+trading window; rules 2 to 6 are in `exchange.order_rules`.
 
-Pure logic: no I/O and no asyncio. Both clocks are injected, so tests can place every message
-at an exact instant. The server only parses HTTP, calls `Venue.receive` and waits the latency
-the venue chose before answering.
+Pure logic: no I/O, no threads, no QuickFIX. Both clocks are injected, so tests can place
+every message at an exact instant. The FIX acceptor hands each application message to
+`Venue.receive` and sends the one answer it returns once the latency it drew is over.
 
-Decisions the OMS's tests rely on (keep them in step with exchange/README.md):
+Counting choices the OMS's tests rely on (keep them in step with exchange/README.md):
 
-* The rate window ending at receive time t is the half-open interval (t - 1 s, t] on the
-  monotonic clock, in integer nanoseconds: a message received exactly 1.000 s earlier has left.
-* EVERY order message received counts in the window, whatever its answer (not logged on,
-  rate-rejected, duplicate). That is what the venue sees on its wire, so an OMS that keeps
-  sending while over the limit keeps being rejected, and `maxInAnySlidingSecond` is the plain
-  truth about the load the OMS put on the venue. Bodies that are not messages at all (HTTP
-  400) get no seq, are not in the window and are counted only as `malformed`; logon/logout
-  do not count either.
-* Receive time is when the venue processes the message (`receive`), which in the server is
-  as soon as the body is parsed; seq and receive time are taken together, so the log is in
-  both seq and time order.
-* A limit violation is any message whose arrival leaves more than L messages in its window.
-  It is counted even when the message is answered NOT_LOGGED_ON (that rule comes first), so
-  the two faults never hide each other.
-* Session and rate rejections happen before the order is looked at, so they do not make a
-  clientOrderId or requestId "seen": a later send of the same id is processed afresh. Any
-  answer given past those gates (ACCEPT, RANDOM_REJECT, UNKNOWN_ORDER, ORDER_CLOSED) is
-  remembered and repeated for duplicates.
-* State changes at receive time; only the answer is delayed. Sequence numbers therefore
-  follow receive order, and a duplicate arriving during the first answer's latency already
-  sees the first decision.
+* The rate window ending at receive time t is (t - 1 s, t] on the monotonic clock in integer
+  nanoseconds. EVERY application message received counts in it, whatever its answer, and so
+  do application messages QuickFIX refused at the session level (`note_session_reject`):
+  that is the load on the venue's wire. One that leaves more than the limit in its window is
+  a violation and is answered 35=j RATE_LIMIT without being looked at, so its ClOrdID is not
+  "seen" and a later send of it is processed afresh.
+* Past that gate, every D, G and F decision is remembered by ClOrdID and repeated for a
+  duplicate, accepted or not; a duplicate never creates or changes anything.
+* State changes at receive time; only the answer waits. Seqs follow receive order, and a
+  duplicate arriving during the first answer's latency already sees the first decision.
+* `received = accepted + rejected`; `duplicates` and `limitViolations` are observations
+  across both. An H that finds its order counts as accepted, one that does not as rejected.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from exchange.config import VenueConfig
+from exchange import fix_fields as f
+from exchange.config import DEFAULT_LOG_CAP, VenueConfig
+from exchange.message_log import LogEntry, MessageLog
+from exchange.order_rules import RATE_LIMIT, Inbound, OrderRules
+from exchange.reports import Report, ReportFactory
+from exchange.sliding_window import SlidingWindowCounter
+from exchange.trading_window import TradingHours, TradingWindow
 
 MonotonicClock = Callable[[], int]
 """Returns monotonic time in integer nanoseconds (like `time.monotonic_ns`)."""
 WallClock = Callable[[], datetime]
-
-WINDOW_NS = 1_000_000_000
-
-KINDS = ("NEW", "MODIFY", "CANCEL")
-ACCEPT = "ACCEPT"
-REJECT = "REJECT"
-LIVE = "LIVE"
-CANCELED = "CANCELED"
-LOGGED_ON = "LOGGED_ON"
-LOGGED_OUT = "LOGGED_OUT"
-
-NOT_LOGGED_ON = "NOT_LOGGED_ON"
-RATE_LIMIT = "RATE_LIMIT"
-RANDOM_REJECT = "RANDOM_REJECT"
-UNKNOWN_ORDER = "UNKNOWN_ORDER"
-ORDER_CLOSED = "ORDER_CLOSED"
-
-# The order fields a MODIFY may change; anything else in its body is ignored by the book.
-AMENDABLE_FIELDS = ("quantity", "limitPrice", "stopPrice")
-BOOK_FIELDS = ("symbol", "side", "orderType", "quantity", "limitPrice", "stopPrice", "timeInForce")
 
 
 def utc_now() -> datetime:
@@ -73,176 +49,18 @@ def utc_now() -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds")
-
-
-class InvalidMessage(ValueError):
-    """A request body that is not a venue message at all; answered 400, never logged."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _required_str(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise InvalidMessage("invalid_field", f"{name} must be a non-empty string")
-    return value
-
-
-def sender_of(body: Any) -> str:
-    if not isinstance(body, dict):
-        raise InvalidMessage("invalid_body", "body must be a JSON object")
-    return _required_str(body, "senderCompId")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderMessage:
-    sender: str
-    kind: str
-    request_id: str
-    client_order_id: str
-    body: dict[str, Any]
-    # The body as received. The log keeps this rather than the parsed dict: a third of the
-    # memory, and exactly what came over the wire.
-    text: str
-
-    @classmethod
-    def parse(cls, body: Any, text: str | None = None) -> OrderMessage:
-        sender = sender_of(body)
-        kind = body.get("kind")
-        if kind not in KINDS:
-            raise InvalidMessage("invalid_field", f"kind must be one of {', '.join(KINDS)}")
-        return cls(
-            sender=sender,
-            kind=kind,
-            request_id=_required_str(body, "requestId"),
-            client_order_id=_required_str(body, "clientOrderId"),
-            body=body,
-            text=json.dumps(body, separators=(",", ":")) if text is None else text,
-        )
-
-
-class SlidingWindowCounter:
-    """Exact count of events in the last second, and the most ever seen in any second.
-
-    Only the events of the current window are kept, so memory is bounded by the load. The
-    busiest sliding window always ends at some event (slide any window's right edge back to
-    its last event and it loses nothing), so taking the maximum at every `add` is exact.
-    """
-
-    def __init__(self, window_ns: int = WINDOW_NS) -> None:
-        self._window_ns = window_ns
-        self._times: deque[int] = deque()
-        self.max_in_window = 0
-
-    def add(self, now_ns: int) -> int:
-        """Record an event at `now_ns`; return how many events its window holds, itself included."""
-        times = self._times
-        if times and now_ns < times[-1]:
-            raise ValueError("monotonic clock went backwards")
-        horizon = now_ns - self._window_ns
-        while times and times[0] <= horizon:
-            times.popleft()
-        times.append(now_ns)
-        count = len(times)
-        if count > self.max_in_window:
-            self.max_in_window = count
-        return count
-
-    def count_at(self, now_ns: int) -> int:
-        """Events within (now - 1 s, now], without recording anything."""
-        horizon = now_ns - self._window_ns
-        return sum(1 for t in self._times if t > horizon)
-
-    def clear(self) -> None:
-        self._times.clear()
-        self.max_in_window = 0
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(slots=True)
-class BookEntry:
-    venue_order_id: str
-    state: str
-    fields: dict[str, Any]
-
-    def as_json(self) -> dict[str, Any]:
-        return {"venueOrderId": self.venue_order_id, "state": self.state, **self.fields}
-
-
-class Decision(NamedTuple):
-    """What the venue decided about a message; repeated verbatim for its duplicates."""
-
-    kind: str
-    client_order_id: str
-    result: str
-    reason: str | None
-    venue_order_id: str | None
-    seq: int  # the message that got this decision first
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """One received message and its answer, kept compact (the log holds up to a million):
-    the answer is rebuilt from the decision, identical to the one sent."""
-
-    seq: int
-    received_at: str
-    received_monotonic_ns: int
-    sender: str
-    kind: str
-    request_id: str
-    client_order_id: str
-    body_text: str
-    decision: Decision
-    duplicate: bool
-
-    def answer(self) -> dict[str, Any]:
-        d = self.decision
-        return {
-            # Echo this message's requestId, not the first one's: the OMS matches answers to
-            # the request it sent, and a resend after a crash carries the same id anyway.
-            "requestId": self.request_id,
-            "clientOrderId": d.client_order_id,
-            "kind": d.kind,
-            "result": d.result,
-            "reason": d.reason,
-            "duplicate": self.duplicate,
-            "venueOrderId": d.venue_order_id,
-            "receivedAt": self.received_at,
-            "seq": self.seq,
-            "originalSeq": d.seq if self.duplicate else None,
-        }
-
-    def as_json(self, venue: str) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "receivedAt": self.received_at,
-            "receivedMonotonicNs": self.received_monotonic_ns,
-            "venue": venue,
-            "senderCompId": self.sender,
-            "kind": self.kind,
-            "requestId": self.request_id,
-            "clientOrderId": self.client_order_id,
-            "body": json.loads(self.body_text),
-            "answer": self.answer(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class Receipt:
-    """What the server needs to answer: the JSON answer and how long to wait before sending it."""
+    """What the transport must do: send `answer` after `latency_s`; before it, `unsolicited`
+    (expiries of a close that passed since the venue last looked at the clock)."""
 
-    answer: dict[str, Any]
+    entry: LogEntry
+    answer: Report
     latency_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class SessionChange:
-    answer: dict[str, Any]
-    changed: bool
+    unsolicited: list[Report]
 
 
 @dataclass(slots=True)
@@ -251,11 +69,10 @@ class Counters:
     accepted: int = 0
     rejected: int = 0
     duplicates: int = 0
-    not_logged_on: int = 0
     limit_violations: int = 0
-    logons: int = 0
-    logouts: int = 0
-    malformed: int = 0
+    session_rejected: int = 0
+    expired: int = 0
+    canceled_by_venue: int = 0
 
 
 class Venue:
@@ -265,7 +82,8 @@ class Venue:
         config: VenueConfig,
         *,
         seed: str | None = None,
-        log_cap: int = 1_000_000,
+        log_cap: int = DEFAULT_LOG_CAP,
+        run_id: str = "",
         monotonic_ns: MonotonicClock = time.monotonic_ns,
         wall_clock: WallClock = utc_now,
     ) -> None:
@@ -276,189 +94,149 @@ class Venue:
         self._log_cap = log_cap
         self._monotonic_ns = monotonic_ns
         self._wall_clock = wall_clock
-        # Venue order ids stay unique for the life of the process, across resets, so an OMS
-        # that keeps its database between test runs never sees one id mean two orders.
-        self._venue_order_counter = 0
+        # OrderIDs and ExecIDs stay unique for the life of the process, across resets, so an
+        # OMS that keeps its database between test runs never sees one id mean two things.
+        self._order_counter = 0
+        self._reports = ReportFactory(name, run_id)
         self._reset_state()
 
     def _reset_state(self) -> None:
-        self._sessions: set[str] = set()
         self._seq = 0
         self._window = SlidingWindowCounter()
-        self._log: deque[LogEntry] = deque(maxlen=self._log_cap)
-        self._book: dict[str, BookEntry] = {}
-        # Every NEW decision by clientOrderId, accepted or not, so a resend repeats it; and
-        # every MODIFY/CANCEL decision by requestId.
-        self._new_decisions: dict[str, Decision] = {}
-        self._amend_decisions: dict[str, Decision] = {}
-        self._rejects_by_reason: dict[str, int] = {}
+        self._log = MessageLog(self._log_cap)
+        self._rules = OrderRules(self._reports, self._next_order_id)
+        self._rejects_by_reason: Counter[str] = Counter()
         self.counters = Counters()
         # Separate streams so changing the latency does not change which NEWs get rejected.
         seed = None if self._seed is None else f"{self._seed}:{self.name}"
         self._latency_rng = random.Random(None if seed is None else f"{seed}:latency")
         self._reject_rng = random.Random(None if seed is None else f"{seed}:reject")
+        self._set_schedule(self.config)
+
+    def _next_order_id(self) -> str:
+        self._order_counter += 1
+        return f"{self.name}-{self._order_counter}"
+
+    def _set_schedule(self, config: VenueConfig) -> None:
+        window = TradingWindow(config.time_zone, config.open_time, config.close_time)
+        self._hours = TradingHours(window, self._wall_clock())
 
     def reset(self, *, config: bool = False) -> None:
-        """Forget sessions, messages, orders and counters; with config=True also the config."""
-        self._reset_state()
+        """Forget messages, orders, decisions, counters and overrides; with config=True also
+        the run-time config."""
         if config:
             self.config = self.initial_config
+        self._reset_state()
 
-    # -- sessions --------------------------------------------------------------------------
+    def update_config(self, changes: dict[str, Any]) -> list[Report]:
+        """Apply a `PUT /config` body (all or nothing). A new trading window replaces any
+        manual open or close; one that leaves the venue closed now is a close."""
+        new = self.config.updated(changes)
+        window_changed = (new.time_zone, new.open_time, new.close_time) != (
+            self.config.time_zone, self.config.open_time, self.config.close_time)  # fmt: skip
+        self.config = new
+        if not window_changed:
+            return []
+        when = self._wall_clock()
+        was_open = self.trading_open(when)
+        self._set_schedule(new)
+        if was_open and not self.trading_open(when):
+            return self._expire_day_orders(when)
+        return []
 
-    @property
-    def state(self) -> str:
-        return LOGGED_ON if self._sessions else LOGGED_OUT
+    # -- the trading window ----------------------------------------------------------------
 
-    def logon(self, sender: str) -> SessionChange:
-        self.counters.logons += 1
-        changed = sender not in self._sessions
-        self._sessions.add(sender)
-        return SessionChange(self._session_answer(sender, LOGGED_ON), changed)
+    def trading_open(self, when: datetime | None = None) -> bool:
+        return self._hours.is_open(self._wall_clock() if when is None else when)
 
-    def logout(self, sender: str) -> SessionChange:
-        self.counters.logouts += 1
-        changed = sender in self._sessions
-        self._sessions.discard(sender)
-        return SessionChange(self._session_answer(sender, LOGGED_OUT), changed)
+    def advance_clock(self, when: datetime | None = None) -> list[Report]:
+        """Expire live DAY orders if a scheduled close passed since the last look. Called at
+        every message and by the process's timer, so the book is never behind the clock."""
+        when = self._wall_clock() if when is None else when
+        return self._expire_day_orders(when) if self._hours.close_passed(when) else []
 
-    def _session_answer(self, sender: str, state: str) -> dict[str, Any]:
-        return {
-            "venue": self.name,
-            "senderCompId": sender,
-            "state": state,
-            "at": iso(self._wall_clock()),
-        }
+    def close_now(self) -> list[Report]:
+        """`POST /close`: expire live DAY orders and refuse NEWs until the next scheduled open."""
+        when = self._wall_clock()
+        self._hours.close_now(when)
+        return self._expire_day_orders(when)
 
-    # -- orders ----------------------------------------------------------------------------
+    def open_now(self) -> None:
+        """`POST /open`: accept NEWs now; outside the schedule until the next scheduled close
+        (which expires DAY orders as any close does)."""
+        self._hours.open_now(self._wall_clock())
 
-    def note_malformed(self) -> None:
-        self.counters.malformed += 1
+    def _expire_day_orders(self, when: datetime) -> list[Report]:
+        reports = self._rules.expire_day_orders(when)
+        self.counters.expired += len(reports)
+        return reports
 
-    def receive(self, message: OrderMessage) -> Receipt:
+    def cancel_order(self, cl_ord_id: str) -> Report:
+        """`POST .../orders/{clOrdId}/cancel`: see `OrderRules.cancel_order`."""
+        report = self._rules.cancel_order(cl_ord_id, self._wall_clock())
+        self.counters.canceled_by_venue += 1
+        return report
+
+    # -- messages --------------------------------------------------------------------------
+
+    def note_session_reject(self) -> None:
+        """QuickFIX refused an application message at the session level (35=3): it never
+        reaches `receive`, but it was on the wire, so it counts in the rate window."""
+        self.counters.session_rejected += 1
+        if self._window.add(self._monotonic_ns()) > self.config.rate_limit:
+            self.counters.limit_violations += 1
+
+    def receive(self, inbound: Inbound) -> Receipt:
         now_ns = self._monotonic_ns()
-        received_at = iso(self._wall_clock())
+        when = self._wall_clock()
+        unsolicited = self.advance_clock(when)
         self._seq += 1
-        seq = self._seq
+        request = inbound.fields
+        entry = LogEntry(
+            self._seq, iso(when), now_ns, inbound.client, inbound.msg_seq_num, inbound.poss_dup,
+            inbound.msg_type, request.get(f.CL_ORD_ID), request.get(f.ORIG_CL_ORD_ID),
+            inbound.raw,
+        )  # fmt: skip
+        self._log.append(entry)
         counters = self.counters
         counters.received += 1
 
-        over_limit = self._window.add(now_ns) > self.config.rate_limit
-        if over_limit:
+        if self._window.add(now_ns) > self.config.rate_limit:
             counters.limit_violations += 1
-
-        if message.sender not in self._sessions:
-            counters.not_logged_on += 1
-            decision = self._decision(message, seq, REJECT, NOT_LOGGED_ON)
-        elif over_limit:
-            decision = self._decision(message, seq, REJECT, RATE_LIMIT)
-        elif message.kind == "NEW":
-            decision = self._new(message, seq)
+            answer = self._rules.business_reject(inbound, f.BUSINESS_REJECT_OTHER, RATE_LIMIT)
+            reason: str | None = RATE_LIMIT
         else:
-            decision = self._amend(message, seq)
+            outcome = self._rules.decide(
+                inbound,
+                when,
+                trading_open=lambda: self.trading_open(when),
+                random_reject=lambda: self._reject_rng.random() < self.config.reject_ratio,
+            )
+            answer, reason = outcome.answer, outcome.reason
+            if outcome.duplicate:
+                counters.duplicates += 1
 
-        duplicate = decision.seq != seq
-        if duplicate:
-            counters.duplicates += 1
-        if decision.result == ACCEPT:
+        if reason is None:
             counters.accepted += 1
         else:
             counters.rejected += 1
-            reason = str(decision.reason)
-            self._rejects_by_reason[reason] = self._rejects_by_reason.get(reason, 0) + 1
-
-        entry = LogEntry(
-            seq,
-            received_at,
-            now_ns,
-            message.sender,
-            message.kind,
-            message.request_id,
-            message.client_order_id,
-            message.text,
-            decision,
-            duplicate,
-        )
-        self._log.append(entry)
-        return Receipt(entry.answer(), self.config.latency.sample_seconds(self._latency_rng))
-
-    @staticmethod
-    def _decision(
-        message: OrderMessage,
-        seq: int,
-        result: str,
-        reason: str | None,
-        venue_order_id: str | None = None,
-    ) -> Decision:
-        return Decision(message.kind, message.client_order_id, result, reason, venue_order_id, seq)
-
-    def _new(self, message: OrderMessage, seq: int) -> Decision:
-        first = self._new_decisions.get(message.client_order_id)
-        if first is not None:
-            return first
-        if self._reject_rng.random() < self.config.reject_ratio:
-            decision = self._decision(message, seq, REJECT, RANDOM_REJECT)
-        else:
-            self._venue_order_counter += 1
-            venue_order_id = f"{self.name}-{self._venue_order_counter}"
-            fields = {name: message.body.get(name) for name in BOOK_FIELDS}
-            self._book[message.client_order_id] = BookEntry(venue_order_id, LIVE, fields)
-            decision = self._decision(message, seq, ACCEPT, None, venue_order_id)
-        self._new_decisions[message.client_order_id] = decision
-        return decision
-
-    def _amend(self, message: OrderMessage, seq: int) -> Decision:
-        first = self._amend_decisions.get(message.request_id)
-        if first is not None:
-            return first
-        entry = self._book.get(message.client_order_id)
-        if entry is None:
-            decision = self._decision(message, seq, REJECT, UNKNOWN_ORDER)
-        elif entry.state == CANCELED:
-            decision = self._decision(message, seq, REJECT, ORDER_CLOSED, entry.venue_order_id)
-        else:
-            if message.kind == "CANCEL":
-                entry.state = CANCELED
-            else:
-                for name in AMENDABLE_FIELDS:
-                    if message.body.get(name) is not None:
-                        entry.fields[name] = message.body[name]
-            decision = self._decision(message, seq, ACCEPT, None, entry.venue_order_id)
-        self._amend_decisions[message.request_id] = decision
-        return decision
+            self._rejects_by_reason[reason] += 1
+        entry.answers.append(answer.to_record())
+        latency_s = self.config.latency.sample_seconds(self._latency_rng)
+        return Receipt(entry, answer, latency_s, unsolicited)
 
     # -- observation -----------------------------------------------------------------------
 
     def book(self) -> dict[str, dict[str, Any]]:
-        return {cl_ord_id: entry.as_json() for cl_ord_id, entry in self._book.items()}
+        return self._rules.book.as_json()
 
     def messages(self, *, since: int = 0, limit: int = 1000) -> dict[str, Any]:
-        """Log entries with seq > since, oldest first, at most `limit` of them."""
-        log = self._log
-        oldest = log[0].seq if log else self._seq + 1
-        # Seqs in the log are consecutive, so the first wanted entry is found by arithmetic.
-        start = max(since + 1 - oldest, 0)
-        stop = min(start + limit, len(log))
-        entries = [log[i].as_json(self.name) for i in range(start, stop)]
-        return {
-            "venue": self.name,
-            "since": since,
-            "messages": entries,
-            "lastSeq": self._seq,
-            "oldestRetainedSeq": log[0].seq if log else None,
-            # Entries after `since` that the log cap already dropped: a reader that sees
-            # True here knows its record of the run is incomplete.
-            "gap": bool(log) and since + 1 < oldest,
-            "hasMore": stop < len(log),
-            "logCap": self._log_cap,
-        }
+        return self._log.page(self.name, since=since, limit=limit, last_seq=self._seq)
 
     def stats(self) -> dict[str, Any]:
         c = self.counters
         return {
             "venue": self.name,
-            "state": self.state,
-            "sessions": sorted(self._sessions),
             "rateLimit": self.config.rate_limit,
             "latencyMs": str(self.config.latency),
             "rejectRatio": self.config.reject_ratio,
@@ -466,14 +244,14 @@ class Venue:
             "accepted": c.accepted,
             "rejected": c.rejected,
             "duplicates": c.duplicates,
-            "notLoggedOn": c.not_logged_on,
             "limitViolations": c.limit_violations,
+            "sessionRejected": c.session_rejected,
             "maxInAnySlidingSecond": self._window.max_in_window,
             "inCurrentSecond": self._window.count_at(self._monotonic_ns()),
             "rejectsByReason": dict(sorted(self._rejects_by_reason.items())),
-            "logons": c.logons,
-            "logouts": c.logouts,
-            "malformed": c.malformed,
-            "orders": len(self._book),
+            "orders": len(self._rules.book),
+            "expired": c.expired,
+            "canceledByVenue": c.canceled_by_venue,
             "lastSeq": self._seq,
+            "tradingOpen": self.trading_open(),
         }

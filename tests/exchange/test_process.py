@@ -2,105 +2,60 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+from .exchange_process import REPO, ExchangeProcess, wait_until
+from .fix_client import Initiator
+from .raw_peer import RawPeer
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+ORDER = [(11, "P1"), (55, "ACME"), (54, "1"), (60, "20260302-12:00:00.000"), (38, "5"),
+         (40, "1"), (59, "1")]  # fmt: skip
 
 
-def http(method: str, url: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
-def wait_healthy(base: str, process: subprocess.Popen[str], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            if http("GET", f"{base}/healthz")["status"] == "ok":
-                return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.05)
-    raise AssertionError("exchange did not become healthy")
-
-
-def test_process_serves_logon_and_new_and_stops_cleanly_on_sigterm() -> None:
-    port = free_port()
-    env = {**os.environ, "EXCHANGE_LATENCY_MS": "2", "EXCHANGE_SUMMARY_SECONDS": "0.2"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "--host", "127.0.0.1", "--port", str(port),
-         "--venue", "XPROC", "--venue", "XOTHER"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+def test_it_logs_what_happens_and_stops_cleanly_on_sigterm() -> None:
+    env = {**os.environ, "EXCHANGE_VENUES": "XPROC,XOTHER", "EXCHANGE_LATENCY_MS": "2"}
+    exchange = ExchangeProcess("--summary-seconds", "0.2", env=env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, process)
-        logon = http("POST", f"{base}/venues/XPROC/logon", {"senderCompId": "OMS"})
-        assert logon["state"] == "LOGGED_ON"
-        answer = http(
-            "POST",
-            f"{base}/venues/XPROC/orders",
-            {"senderCompId": "OMS", "kind": "NEW", "requestId": "r1", "clientOrderId": "A",
-             "symbol": "ACME", "side": "SELL", "orderType": "MARKET", "quantity": "5",
-             "limitPrice": None, "stopPrice": None, "timeInForce": "DAY"},
-        )  # fmt: skip
-        assert (answer["result"], answer["seq"]) == ("ACCEPT", 1)
-        stats = http("GET", f"{base}/stats")
-        assert set(stats) == {"XPROC", "XOTHER"}
-        assert stats["XPROC"]["latencyMs"] == "2"
-        time.sleep(0.5)  # let one periodic summary out
+        assert exchange.http("GET", "/healthz") == {
+            "status": "ok",
+            "venues": ["XPROC", "XOTHER"],
+            "fixPort": exchange.fix_port,
+        }
+        with Initiator(exchange.fix_port, target="XPROC") as client:
+            client.wait_logged_on()
+            client.send("D", ORDER)
+            assert client.answer_to("P1")[150] == "0"
+            exchange.wait_for_line("summary XPROC[open OMS:on] recv=1 acc=1")
+        exchange.http("PUT", "/venues/XPROC/config", {"rateLimit": 7})
+        exchange.http("POST", "/venues/XPROC/faults", {"silent": True})
+        exchange.http("POST", "/reset")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-            raise AssertionError(f"exchange ignored SIGTERM:\n{output}") from None
-    assert process.returncode == 0, output
-    assert f"listening on http://127.0.0.1:{port}" in output
-    assert "logon  venue=XPROC sender=OMS" in output
-    assert "summary XPROC[LOGGED_ON] recv=1 acc=1" in output
+        code = exchange.stop(signal.SIGTERM)
+    output = exchange.output()
+    assert code == 0, output
+    for line in (
+        f"listening on http://127.0.0.1:{exchange.http_port} fixPort={exchange.fix_port}",
+        "logon  venue=XPROC client=OMS nextSenderSeqNum=2 nextTargetSeqNum=2",
+        "logout venue=XPROC client=OMS",
+        "config venue=XPROC {'rateLimit': 7,",
+        "fault venue=XPROC {'silent': True}",
+        "reset venues=XPROC,XOTHER config=False",
+        "stopping",
+    ):
+        assert line in output, (line, output)
     assert "Traceback" not in output
 
 
-def test_port_zero_picks_a_free_port_and_reports_it() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "--port", "0", "--summary-seconds", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "listening on http://127.0.0.1:" in line, line
-        port = int(line.rsplit("http://127.0.0.1:", 1)[1].split()[0])
-        assert port != 0
-        wait_healthy(f"http://127.0.0.1:{port}", process)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.communicate(timeout=10)
-    assert process.returncode == 0
+def test_sigint_stops_it_cleanly_too() -> None:
+    # `import quickfix` resets SIGINT to the default action; the exchange takes it back.
+    exchange = ExchangeProcess()
+    assert exchange.stop(signal.SIGINT) == 0, exchange.output()
+    assert "stopped" in exchange.output()
 
 
 def test_bad_configuration_exits_with_a_usage_error() -> None:
@@ -112,13 +67,75 @@ def test_bad_configuration_exits_with_a_usage_error() -> None:
     assert "latencyMs" in result.stderr
 
 
+def test_a_fix_port_in_use_is_an_error_not_a_crash() -> None:
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "exchange", "--port", "0", "--fix-port", str(port)],
+            cwd=REPO, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    assert f"cannot listen on FIX port {port}" in result.stdout
+
+
+def test_a_restart_with_a_state_dir_continues_sequence_numbers(tmp_path: Path) -> None:
+    state, client_store = tmp_path / "exchange", tmp_path / "client"
+    exchange = ExchangeProcess("--state-dir", str(state))
+    try:
+        with Initiator(exchange.fix_port, store_dir=client_store) as client:
+            client.wait_logged_on()
+            client.send("D", ORDER)
+            client.answer_to("P1")
+        before = exchange.http("GET", "/venues/XMOCK/stats")["sessions"][0]
+    finally:
+        assert exchange.stop() == 0
+    assert (before["nextSenderSeqNum"], before["nextTargetSeqNum"]) == (4, 4)
+
+    # The same FIX port: the client's configuration does not change across the restart.
+    exchange = ExchangeProcess("--state-dir", str(state), "--fix-port", str(exchange.fix_port))
+    try:
+        after = exchange.http("GET", "/venues/XMOCK/stats")["sessions"][0]
+        assert (after["nextSenderSeqNum"], after["nextTargetSeqNum"]) == (4, 4)
+        with Initiator(exchange.fix_port, store_dir=client_store) as client:
+            client.wait_logged_on()
+            assert next(m for m in client.received if m.msg_type == "A")[34] == "4"
+            client.send("D", [(11, "P2"), *ORDER[1:]])
+            ack = client.answer_to("P2")
+            # The book is the process's memory: a new process has a new one.
+            assert (ack[150], ack[34]) == ("0", "5")
+            assert not any(m.msg_type in ("2", "4") for m in client.received)
+    finally:
+        assert exchange.stop() == 0
+
+
+def test_without_a_state_dir_a_restart_starts_from_one() -> None:
+    exchange = ExchangeProcess()
+    try:
+        peer = RawPeer(exchange.fix_port, sender="OMS", target="XMOCK")
+        peer.logon()
+        peer.send(peer.encode("0"))
+        wait_until(lambda: exchange.http("GET", "/venues/XMOCK/stats")["sessions"][0][
+            "nextTargetSeqNum"] == 3)  # fmt: skip
+        peer.close()
+    finally:
+        assert exchange.stop() == 0
+    exchange = ExchangeProcess()
+    try:
+        session = exchange.http("GET", "/venues/XMOCK/stats")["sessions"][0]
+        assert (session["nextSenderSeqNum"], session["nextTargetSeqNum"]) == (1, 1)
+    finally:
+        assert exchange.stop() == 0
+
+
 def test_the_exchange_imports_nothing_from_django_or_the_oms() -> None:
     # Checked in a fresh interpreter: this test process has Django loaded by pytest-django.
     probe = (
-        "import sys, exchange, exchange.__main__, exchange.server, exchange.venue;"
+        "import sys, exchange.__main__;"
         "roots = {m.split('.')[0] for m in sys.modules};"
         "print(sorted(roots & {'django', 'rest_framework', 'celery', 'orders', 'sessions',"
-        " 'venues', 'omsproject'}))"
+        " 'venues', 'omsproject', 'dispatch'}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=30
