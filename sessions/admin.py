@@ -86,14 +86,14 @@ class VenueSessionAdminForm(forms.ModelForm):
 class VenueSessionAdmin(admin.ModelAdmin):
     form = VenueSessionAdminForm
     list_display = [
-        "venue", "state", "override", "accepting_orders", "time_zone", "open_time",
+        "venue", "state", "desired", "override", "accepting_orders", "time_zone", "open_time",
         "close_time", "weekdays", "next_open", "next_close", "state_changed_at",
     ]
-    list_filter = ["state", "override", "time_zone"]
+    list_filter = ["state", "desired", "override", "time_zone"]
     search_fields = ["venue__code", "venue__name"]
     readonly_fields = [
-        "venue", "state", "state_changed_at", "accepting_orders", "next_open", "next_close",
-        "retry_after", "updated_at",
+        "venue", "desired", "desired_reason", "state", "state_changed_at", "accepting_orders",
+        "next_open", "next_close", "updated_at",
     ]
     fields = ["venue", "override", *_SCHEDULE_FIELDS, *readonly_fields[1:]]
     inlines = [SessionEventInline]
@@ -102,14 +102,14 @@ class VenueSessionAdmin(admin.ModelAdmin):
     def _desired(self, obj: VenueSession):
         # Cached on the row: three columns show parts of the same answer.
         if not hasattr(obj, "_admin_desired"):
-            obj._admin_desired = selectors.session_desired_state(
-                session=obj, halted=selectors.trading_halt_get().halted, now=timezone.now()
-            )
+            obj._admin_desired = selectors.session_desired_state(session=obj, now=timezone.now())
         return obj._admin_desired
 
     @admin.display(boolean=True, description="accepting orders")
     def accepting_orders(self, obj):
-        return self._desired(obj).logged_on if obj.pk else None
+        if not obj.pk:
+            return None
+        return self._desired(obj).logged_on and not selectors.trading_halt_get().halted
 
     @admin.display(description="next open (UTC)")
     def next_open(self, obj):
@@ -142,7 +142,10 @@ class VenueSessionAdmin(admin.ModelAdmin):
             services.session_update(
                 venue_code=venue_code, actor=request.user.get_username(), override=override
             )
-        self.message_user(request, "Done; reconcile logs the venues on or off within seconds.")
+        self.message_user(
+            request, "Done; within seconds reconcile records whether each venue should be "
+            "logged on, and the FIX session's holder logs it on or off."
+        )
 
     @admin.action(description="Force open", permissions=["change"])
     def force_open(self, request, queryset):
@@ -163,20 +166,29 @@ class TradingHaltEventInline(ReadOnlyTabularInline):
 
 
 class TradingHaltAdminForm(forms.ModelForm):
+    cancel_open_orders = forms.BooleanField(
+        required=False, label="Also cancel every open order",
+        help_text="Queued orders are cancelled here; live ones get a cancel at their venue.",
+    )
+
     class Meta:
         model = TradingHalt
         fields = ["halted", "reason"]
 
     def clean(self):
         cleaned = super().clean()
+        halted = cleaned.get("halted", False)
         try:
             cleaned["reason"] = services.trading_halt_reason_clean(
-                halted=cleaned.get("halted", False), reason=cleaned.get("reason", "")
+                halted=halted, reason=cleaned.get("reason", "")
             )
         except DomainError as exc:
             for field, problems in exc.details.items():
                 for problem in problems:
                     self.add_error(field if field in self.fields else None, problem)
+        # The service refuses it too, but only after the admin would have said "changed".
+        if cleaned.get("cancel_open_orders") and not halted:
+            self.add_error("cancel_open_orders", "Open orders are cancelled only when halting.")
         return cleaned
 
 
@@ -185,12 +197,12 @@ class TradingHaltAdmin(admin.ModelAdmin):
     form = TradingHaltAdminForm
     list_display = ["__str__", "halted", "reason", "changed_by", "changed_at"]
     readonly_fields = ["changed_by", "changed_at"]
-    fields = ["halted", "reason", *readonly_fields]
+    fields = ["halted", "reason", "cancel_open_orders", *readonly_fields]
     inlines = [TradingHaltEventInline]
 
     def changelist_view(self, request, extra_context=None):
         # One row only: the list is a detour, go straight to the switch.
-        halt = services.trading_halt_get_or_create()
+        halt = selectors.trading_halt_get()
         opts = self.model._meta
         return HttpResponseRedirect(
             reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[halt.pk])
@@ -208,6 +220,7 @@ class TradingHaltAdmin(admin.ModelAdmin):
                 halted=form.cleaned_data["halted"],
                 reason=form.cleaned_data["reason"],
                 actor=request.user.get_username(),
+                cancel_open_orders=form.cleaned_data.get("cancel_open_orders", False),
             )
         except DomainError as exc:
             self.message_user(request, f"Not changed: {exc.message}", messages.ERROR)

@@ -116,5 +116,6 @@ class TradingHaltApi(GenericAPIView):
             halted=given.validated_data["halted"],
             reason=given.validated_data["reason"],
             actor=request.user.get_username(),
+            cancel_open_orders=given.validated_data["cancelOpenOrders"],
         )
         return Response(TradingHaltOutput(halt).data)

@@ -7,5 +7,3 @@ class TradingSessionsConfig(AppConfig):
     label = "trading_sessions"
     verbose_name = "Trading sessions"
 
-    def ready(self):
-        from sessions import receivers  # noqa: F401  (connects the signal receivers)

@@ -6,7 +6,6 @@ from django.db import models
 from django.utils import timezone
 
 from sessions.schedule import Schedule
-from venues.models import Venue
 
 
 def validate_time_zone(value: str) -> None:
@@ -48,14 +47,19 @@ class SessionOverride(models.TextChoices):
 
 
 class VenueSession(models.Model):
-    """One venue's trading schedule, operator override and logon state.
+    """One venue's trading schedule, operator override, and its session: `desired` (what the
+    override and schedule say now, kept by beat's reconcile; the kill switch does not log
+    out) and `state` (what the FIX session is, recorded by the process that holds it). The
+    holder logs on or off whenever the two differ.
 
-    This row is what session_reconcile locks: a logon or logout for the venue is decided
-    only while holding it, so two reconcilers never talk to the venue at once.
+    Dispatchers and the session holder share-lock this row while they put messages on the
+    wire; reconcile locks it for update to change `desired`, so a logout waits for a send
+    already under way and no send starts after it (sessions/selectors.py).
     """
 
     venue = models.OneToOneField(
-        Venue, on_delete=models.CASCADE, primary_key=True, related_name="trading_session"
+        "venues.Venue", on_delete=models.CASCADE, primary_key=True,
+        related_name="trading_session",
     )
     time_zone = models.CharField(
         max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/London."
@@ -81,18 +85,20 @@ class VenueSession(models.Model):
         blank=True,
         help_text="Force open or closed; empty follows the schedule.",
     )
+    desired = models.CharField(
+        max_length=12, choices=SessionState.choices, default=SessionState.LOGGED_OUT,
+        help_text="LOGGED_ON or LOGGED_OUT: what reconcile decided the session should be.",
+    )
+    desired_reason = models.CharField(max_length=200, blank=True)
     state = models.CharField(
-        max_length=12, choices=SessionState.choices, default=SessionState.LOGGED_OUT
+        max_length=12, choices=SessionState.choices, default=SessionState.LOGGED_OUT,
+        help_text="The FIX session as its holder last recorded it.",
     )
     state_changed_at = models.DateTimeField(default=timezone.now)
-    # The logon/logout now waiting for the venue's answer. While it is set and
-    # retry_after has not passed, reconcile leaves the venue to the worker that sent it.
+    # The LOGON/LOGOUT reconcile asked for and the session's holder has not yet carried out.
     pending_event = models.ForeignKey(
         "SessionEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # No new logon/logout before this instant: the lease of an in-flight request, or the
-    # back-off after a failed one.
-    retry_after = models.DateTimeField(null=True, blank=True)
     # The latest window close that session_window_closed has been sent for.
     close_announced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -137,11 +143,10 @@ class SessionEventType(models.TextChoices):
 
 
 class SessionEventResult(models.TextChoices):
-    PENDING = "PENDING"  # sent, no answer yet
-    ACKNOWLEDGED = "ACKNOWLEDGED"
+    PENDING = "PENDING"  # asked for by reconcile, not yet carried out by the session holder
+    ACKNOWLEDGED = "ACKNOWLEDGED"  # the venue answered the Logon / Logout
     FAILED = "FAILED"
-    # The sender's lease ran out before it recorded an answer (it died or hung); a later
-    # reconcile took the venue over.
+    # Superseded before it was carried out (the schedule or the override changed again).
     ABANDONED = "ABANDONED"
 
 
@@ -167,7 +172,9 @@ class SessionEvent(models.Model):
 
 
 class TradingHalt(models.Model):
-    """The kill switch: one row (pk=1). While halted nothing is sent to any venue."""
+    """The kill switch: one row (pk=1), created by a migration so that even the first halt
+    ever has a row to lock. While halted no NewOrderSingle or replace leaves for any venue;
+    cancels and status requests still go, and sessions stay logged on."""
 
     SINGLETON_PK = 1
 

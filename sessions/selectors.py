@@ -1,9 +1,9 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import connection
 from django.utils import timezone
 
+from sessions import sql
 from sessions.errors import VenueNotFound
 from sessions.models import (
     SessionEvent,
@@ -12,7 +12,7 @@ from sessions.models import (
     TradingHalt,
     VenueSession,
 )
-from sessions.schedule import ScheduleStatus, schedule_status
+from sessions.schedule import Schedule, ScheduleStatus, last_close, schedule_status
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -22,14 +22,10 @@ class DesiredSession:
     schedule: ScheduleStatus
 
 
-def session_desired_state(
-    *, session: VenueSession, halted: bool, now: datetime
-) -> DesiredSession:
-    """What the venue's session should be at `now`. The halt beats the override, which beats
-    the schedule."""
+def session_desired_state(*, session: VenueSession, now: datetime) -> DesiredSession:
+    """What the venue's session should be at `now`: the override beats the schedule. (The
+    kill switch does not log venues out: cancels must still reach them.)"""
     status = schedule_status(session.schedule, now)
-    if halted:
-        return DesiredSession(logged_on=False, reason="trading halted", schedule=status)
     if session.override == SessionOverride.OPEN:
         return DesiredSession(logged_on=True, reason="override OPEN", schedule=status)
     if session.override == SessionOverride.CLOSED:
@@ -51,27 +47,14 @@ def iso_instant(value: datetime | None) -> str | None:
 
 
 def trading_halt_get() -> TradingHalt:
-    # A database that has never been halted has no row: that is "not halted".
+    # A migration makes the row; a database set up some other way may lack it: "not halted".
     return TradingHalt.objects.filter(pk=TradingHalt.SINGLETON_PK).first() or TradingHalt()
 
 
 def session_for_intake(*, venue_code: str) -> VenueSession | None:
     """The venue's session with `halted` (bool) attached, in one query: order intake asks
-    this on every order, so the session and the halt are not two round trips.
-
-    Raw SQL because the ORM spent ~0.5 ms of CPU compiling the same query (with its Exists)
-    on every order, as much as the two plain reads it replaces.
-    """
-    sessions = VenueSession.objects.raw(
-        f"SELECT s.*, EXISTS (SELECT 1 FROM {TradingHalt._meta.db_table} h "
-        f"WHERE h.id = %s AND h.halted) AS halted "
-        f"FROM {VenueSession._meta.db_table} s WHERE s.venue_id = %s",
-        [TradingHalt.SINGLETON_PK, venue_code],
-    )
-    session = next(iter(sessions), None)
-    if session is not None:
-        session.halted = bool(session.halted)  # SQLite answers 0 / 1
-    return session
+    this on every order."""
+    return sql.session_with_halt(venue_code=venue_code)
 
 
 def session_get(*, venue_code: str) -> VenueSession:
@@ -82,26 +65,20 @@ def session_get(*, venue_code: str) -> VenueSession:
 
 
 def session_is_logged_on(*, venue_code: str) -> bool:
-    """The venue acknowledged our logon and we have not started logging out."""
-    return VenueSession.objects.filter(pk=venue_code, state=SessionState.LOGGED_ON).exists()
-
-
-def session_can_send(*, venue_code: str) -> bool:
-    """Orders may go on the wire to this venue now: logged on, and trading not halted.
-
-    The halt takes effect here at once, before reconcile has logged the venues out.
-    """
-    return not trading_halt_get().halted and session_is_logged_on(venue_code=venue_code)
+    """The venue's FIX session is up and should stay so: orders may be claimed for it."""
+    return VenueSession.objects.filter(
+        pk=venue_code, state=SessionState.LOGGED_ON, desired=SessionState.LOGGED_ON
+    ).exists()
 
 
 def session_with_status(
     session: VenueSession, *, halted: bool, now: datetime | None = None
 ) -> VenueSession:
-    """Attach what the API shows beside the row: `desired` and `halted`."""
-    session.desired = session_desired_state(
-        session=session, halted=halted, now=now or timezone.now()
-    )
+    """Attach what the API shows beside the row: `now_desired` (the schedule's answer now,
+    which reconcile records within a second) and `halted`."""
+    session.now_desired = session_desired_state(session=session, now=now or timezone.now())
     session.halted = halted
+    session.accepting = session.now_desired.logged_on and not halted
     return session
 
 
@@ -118,22 +95,38 @@ def session_recent_events(*, venue_code: str, limit: int = 50) -> list[SessionEv
     return list(SessionEvent.objects.filter(session_id=venue_code).order_by("-id")[:limit])
 
 
-def session_hold_for_send(*, venue_code: str) -> bool:
-    """In the caller's transaction: may orders go on the wire to this venue, and keep it so.
+@dataclass(frozen=True, kw_only=True)
+class SendGate:
+    """What a sender must know, under share locks, before it writes to a venue."""
 
-    On PostgreSQL the venue's session row and the halt row are share-locked until the
-    caller commits, so a logout (reconcile) or a halt, which lock those rows for update,
-    waits for sends already under way, and no send starts after either has committed.
+    desired_on: bool  # the schedule / override want the session up
+    logged_on: bool  # the session's holder recorded it up
+    halted: bool  # the kill switch: no NewOrderSingle or replace
+    schedule: Schedule
+
+    @property
+    def open(self) -> bool:
+        return self.desired_on and self.logged_on
+
+    def last_close(self, now: datetime) -> datetime | None:
+        return last_close(self.schedule, now)
+
+
+def session_gate_for_send(*, venue_code: str, hold: bool = True) -> SendGate | None:
+    """In the caller's transaction: may messages go on the wire to this venue, and (`hold`)
+    keep it so.
+
+    On PostgreSQL the venue's session row and the halt row are share-locked until the caller
+    commits, so a logout (reconcile) or a halt, which lock those rows for update, waits for
+    a write already under way, and no write starts after either has committed. SQLite runs
+    one writing transaction at a time (IMMEDIATE), which gives the same order.
     """
-    session_table = VenueSession._meta.db_table
-    halt_table = TradingHalt._meta.db_table
-    share = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        # One round trip: this runs once per send.
-        cursor.execute(
-            f"SELECT s.state, (SELECT h.halted FROM {halt_table} h WHERE h.id = %s{share}) "
-            f"FROM {session_table} s WHERE s.venue_id = %s{share}",
-            [TradingHalt.SINGLETON_PK, venue_code],
-        )
-        row = cursor.fetchone()
-    return row is not None and row[0] == SessionState.LOGGED_ON and not row[1]
+    session = sql.session_with_halt(venue_code=venue_code, share_lock=hold)
+    if session is None:
+        return None
+    return SendGate(
+        desired_on=session.desired == SessionState.LOGGED_ON,
+        logged_on=session.state == SessionState.LOGGED_ON,
+        halted=session.halted,
+        schedule=session.schedule,
+    )

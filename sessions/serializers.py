@@ -4,7 +4,7 @@ schedule rules live in sessions.services."""
 from rest_framework import serializers
 
 from omsproject.serializer_fields import WallTimeField
-from orders.serializers import StrictSerializer
+from omsproject.serializers import StrictSerializer
 from sessions.models import SessionOverride, SessionState
 
 
@@ -25,25 +25,36 @@ class ScheduleOutput(serializers.Serializer):
 class SessionOutput(serializers.Serializer):
     venue = serializers.CharField(source="venue_id")
     schedule = ScheduleOutput(source="*")
-    state = serializers.ChoiceField(choices=SessionState.choices)
+    state = serializers.ChoiceField(
+        choices=SessionState.choices,
+        help_text="The FIX session as the process holding it last recorded it.",
+    )
     stateChangedAt = serializers.DateTimeField(source="state_changed_at")
+    # Only the two resting states: reconcile records where the session should be, and the
+    # session's holder passes through LOGGING_ON / LOGGING_OFF on its way there.
+    desired = serializers.ChoiceField(
+        choices=[(s.value, s.label) for s in (SessionState.LOGGED_ON, SessionState.LOGGED_OUT)],
+        help_text="What the session should be, as reconcile last recorded it from the "
+        "override and the schedule (within a second); the session's holder logs on or off to "
+        "match. The kill switch does not log out.",
+    )
     override = serializers.ChoiceField(choices=SessionOverride.choices, allow_null=True)
     halted = serializers.BooleanField(help_text="The global kill switch is on.")
     isOpen = serializers.BooleanField(
-        source="desired.logged_on",
+        source="accepting",
         help_text="Orders are accepted now: the window is open or forced open, and trading "
         "is not halted.",
     )
     windowOpen = serializers.BooleanField(
-        source="desired.schedule.is_open", help_text="The schedule alone says open."
+        source="now_desired.schedule.is_open", help_text="The schedule alone says open."
     )
     nextOpen = serializers.DateTimeField(
-        source="desired.schedule.next_open",
+        source="now_desired.schedule.next_open",
         allow_null=True,
         help_text="The schedule's next opening (UTC); null if none within a year.",
     )
     nextClose = serializers.DateTimeField(
-        source="desired.schedule.next_close",
+        source="now_desired.schedule.next_close",
         allow_null=True,
         help_text="The close of the schedule's current window, or else of its next one.",
     )
@@ -106,3 +117,8 @@ class TradingHaltOutput(serializers.Serializer):
 class TradingHaltInput(StrictSerializer):
     halted = serializers.BooleanField()
     reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    cancelOpenOrders = serializers.BooleanField(
+        required=False, default=False,
+        help_text="When halting: also cancel every open order (queued ones here, live ones "
+        "at their venues).",
+    )

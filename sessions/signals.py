@@ -10,3 +10,8 @@ from django.dispatch import Signal
 # reconcile's transaction while the venue's session row is locked; if one raises, the close
 # is announced again on the next run. So receivers must be idempotent.
 session_window_closed = Signal()
+
+# The kill switch changed: keyword arguments halted: bool, cancel_open_orders: bool, actor:
+# str. Sent inside trading_halt_set's transaction while the halt row is locked; a receiver
+# with much to do (cancelling every open order) schedules it with transaction.on_commit.
+trading_halt_changed = Signal()

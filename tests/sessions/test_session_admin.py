@@ -11,6 +11,8 @@ from sessions.models import (
     TradingHaltEvent,
     VenueSession,
 )
+from sessions import services
+from sessions.signals import trading_halt_changed
 from tests.sessions.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +57,28 @@ def test_changelist_and_change_pages_load(xnys, admin_client_):
     page = admin_client_.get(f"{SESSIONS}XNYS/change/")
     assert page.status_code == 200
     assert b"America/New_York" in page.content
+
+
+def test_the_pages_show_what_the_session_should_be_and_what_it_is(xnys, admin_client_):
+    services.session_reconcile()  # in the window: a logon is wanted, not yet made
+
+    listing = admin_client_.get(SESSIONS)
+    assert b"column-desired" in listing.content and b"column-state" in listing.content
+    [row] = listing.context["cl"].result_list
+    assert (row.desired, row.state) == ("LOGGED_ON", "LOGGED_OUT")
+    page = admin_client_.get(f"{SESSIONS}XNYS/change/")
+    assert b"window open until 2025-02-04T21:00:00Z" in page.content  # desired's reason
+    assert b"PENDING" in page.content  # the logon, in the history
+
+
+def test_the_list_filters_on_what_the_session_should_be(xnys, admin_client_, make_venue):
+    make_venue("XLON", override=SessionOverride.CLOSED)
+    services.session_reconcile()
+
+    response = admin_client_.get(SESSIONS, {"desired__exact": "LOGGED_ON"})
+
+    assert [s.pk for s in response.context["cl"].result_list] == ["XNYS"]
+    assert "desired" in [spec.field.name for spec in response.context["cl"].filter_specs]
 
 
 def test_operator_forces_closed_and_adds_holidays(xnys, admin_client_, desk_admin):
@@ -105,6 +129,38 @@ def test_halt_switch_loads_and_is_flipped_through_the_admin(db, admin_client_):
     halt = TradingHalt.objects.get()
     assert (halt.halted, halt.reason, halt.changed_by) == (True, "venue outage", "desk-admin")
     assert TradingHaltEvent.objects.count() == 1
+
+
+def _halt_form(**fields) -> dict:
+    return {"reason": "", "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0", **fields}
+
+
+def test_the_halt_form_asks_for_open_orders_to_be_cancelled(db, admin_client_):
+    heard = []
+
+    def listener(sender, **kwargs):
+        heard.append((kwargs["halted"], kwargs["cancel_open_orders"], kwargs["actor"]))
+
+    url = admin_client_.get(HALT).url
+    assert b"cancel_open_orders" in admin_client_.get(url).content
+    trading_halt_changed.connect(listener)
+    try:
+        response = admin_client_.post(url, _halt_form(halted="on", reason="runaway algo",
+                                                      cancel_open_orders="on"))
+    finally:
+        trading_halt_changed.disconnect(listener)
+
+    assert response.status_code == 302
+    assert heard == [(True, True, "desk-admin")]
+
+
+def test_cancelling_open_orders_without_halting_is_a_form_error(db, admin_client_):
+    url = admin_client_.get(HALT).url
+    response = admin_client_.post(url, _halt_form(cancel_open_orders="on"))
+
+    assert response.status_code == 200  # the form again, with the error on the checkbox
+    assert response.context["adminform"].form.errors["cancel_open_orders"]
+    assert not TradingHaltEvent.objects.exists()
 
 
 def test_halting_in_the_admin_needs_a_reason(db, admin_client_):

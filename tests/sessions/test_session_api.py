@@ -2,7 +2,15 @@
 
 import pytest
 
-from sessions.models import SessionEvent, SessionEventType, SessionOverride, VenueSession
+from sessions import services
+from sessions.models import (
+    SessionEvent,
+    SessionEventType,
+    SessionOverride,
+    TradingHalt,
+    TradingHaltEvent,
+    VenueSession,
+)
 from tests.sessions.conftest import at
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +40,7 @@ def test_any_signed_in_user_lists_the_sessions(xnys, client_api):
         },
         "state": "LOGGED_OUT",
         "stateChangedAt": session["stateChangedAt"],
+        "desired": "LOGGED_OUT",
         "override": None,
         "halted": False,
         "isOpen": False,
@@ -49,6 +58,55 @@ def test_detail_shows_the_session_and_its_history(xnys, client_api):
     assert body["venue"] == "XNYS"
     assert body["nextOpen"] == "2025-03-10T13:30:00Z"
     assert [event["type"] for event in body["recentEvents"]] == ["UPDATED", "CREATED"]
+
+
+def test_desired_is_what_reconcile_recorded_and_state_what_the_holder_did(xnys, client_api,
+                                                                         clock):
+    clock.set(at("2025-03-10T10:00-04:00"))  # Monday, in the window
+    body = client_api.get("/api/v1/sessions/XNYS").json()
+    # Reconcile has not run yet: the window is open, nothing recorded yet.
+    assert (body["windowOpen"], body["isOpen"], body["desired"], body["state"]) == (
+        True, True, "LOGGED_OUT", "LOGGED_OUT")
+
+    services.session_reconcile()
+    body = client_api.get("/api/v1/sessions/XNYS").json()
+    assert (body["desired"], body["state"]) == ("LOGGED_ON", "LOGGED_OUT")
+    logon = body["recentEvents"][0]
+    assert (logon["type"], logon["result"], logon["createdAt"]) == (
+        "LOGON", "PENDING", "2025-03-10T14:00:00Z")
+
+    services.session_record_logon(venue_code="XNYS")
+    body = client_api.get("/api/v1/sessions/XNYS").json()
+    assert (body["desired"], body["state"]) == ("LOGGED_ON", "LOGGED_ON")
+    assert body["recentEvents"][0]["result"] == "ACKNOWLEDGED"
+
+
+def test_the_schema_says_what_the_sessions_api_returns(xnys, client_api):
+    schema = client_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    components = schema.json()["components"]["schemas"]
+
+    def enum_of(prop: dict) -> set:
+        ref = prop["allOf"][0]["$ref"] if "allOf" in prop else prop["$ref"]
+        return set(components[ref.rsplit("/", 1)[1]]["enum"])
+
+    listed = client_api.get("/api/v1/sessions").json()[0]
+    detail = client_api.get("/api/v1/sessions/XNYS").json()
+    for body, name in ((listed, "SessionOutput"), (detail, "SessionDetailOutput")):
+        component = components[name]
+        assert set(component["properties"]) == set(body)
+        assert set(component["required"]) == set(body)
+    properties = components["SessionOutput"]["properties"]
+    assert enum_of(properties["desired"]) == {"LOGGED_ON", "LOGGED_OUT"}
+    assert enum_of(properties["state"]) == {
+        "LOGGED_OUT", "LOGGING_ON", "LOGGED_ON", "LOGGING_OFF"}
+    assert listed["desired"] in enum_of(properties["desired"])
+    assert listed["state"] in enum_of(properties["state"])
+
+    halt_in = components["TradingHaltInputRequest"]["properties"]
+    assert halt_in["cancelOpenOrders"] == {**halt_in["cancelOpenOrders"], "type": "boolean",
+                                           "default": False}
+    halt_out = client_api.get("/api/v1/halt").json()
+    assert set(components["TradingHaltOutput"]["properties"]) == set(halt_out)
 
 
 def test_unknown_venue_is_404_in_the_error_format(db, client_api):
@@ -159,6 +217,49 @@ def test_halt_is_readable_by_anyone_and_set_by_operators(xnys, client_api, staff
     [session] = client_api.get("/api/v1/sessions").json()
     assert session["halted"] is True
     assert session["isOpen"] is False
+    assert TradingHaltEvent.objects.get().actor == "desk-op"
+
+
+def test_a_halt_leaves_sessions_logged_on(make_venue, clock, client_api, staff_api):
+    clock.set(at("2025-03-10T10:00-04:00"))
+    make_venue("XNYS")
+    services.session_reconcile()
+    services.session_record_logon(venue_code="XNYS")
+
+    staff_api.put("/api/v1/halt", {"halted": True, "reason": "outage"}, format="json")
+    services.session_reconcile()
+
+    [session] = client_api.get("/api/v1/sessions").json()
+    assert (session["halted"], session["isOpen"], session["windowOpen"]) == (True, False, True)
+    assert (session["desired"], session["state"]) == ("LOGGED_ON", "LOGGED_ON")
+
+
+def test_cancelling_open_orders_is_only_for_a_halt(xnys, staff_api):
+    response = staff_api.put(
+        "/api/v1/halt", {"halted": False, "cancelOpenOrders": True}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error"
+    assert "cancelOpenOrders" in response.json()["details"]
+    assert not TradingHaltEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"halted": "yes", "reason": "x"},
+        {"halted": True, "reason": "x", "cancelOpenOrders": "true"},
+        {"halted": True, "reason": "x", "cancelOpenOrders": None},
+        {"halted": True, "reason": "x", "cancel_open_orders": True},
+        {"halted": True, "reason": "x" * 201},
+    ],
+)
+def test_an_invalid_halt_is_400_and_changes_nothing(xnys, staff_api, payload):
+    response = staff_api.put("/api/v1/halt", payload, format="json")
+
+    assert response.status_code == 400
+    assert not TradingHalt.objects.get().halted
+    assert not TradingHaltEvent.objects.exists()
 
 
 def test_halting_without_a_reason_is_400(xnys, staff_api):

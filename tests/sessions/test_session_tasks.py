@@ -1,5 +1,8 @@
+from datetime import time
+
 import pytest
 
+from sessions.models import SessionEvent, SessionState, VenueSession
 from sessions.tasks import session_reconcile_task
 from tests.sessions.conftest import at
 
@@ -13,14 +16,16 @@ def test_beat_task_is_named_and_safe_to_redeliver():
     assert session_reconcile_task.ignore_result is True
 
 
-def test_beat_task_reconciles_as_beat(make_venue, clock, venue_side):
-    from sessions.models import SessionEvent
-
+def test_beat_task_reconciles_as_beat_and_a_redelivery_changes_nothing(make_venue, clock):
     make_venue("XNYS")
-    clock.set(at("2025-02-04T11:00-05:00"))
+    make_venue("XLON", time_zone="Europe/London", open_time=time(8), close_time=time(16, 30))
+    clock.set(at("2025-02-04T11:00-05:00"))  # 16:00 in London: both open
 
     session_reconcile_task.apply()
     session_reconcile_task.apply(kwargs={"venue_code": "XNYS"})
 
-    assert venue_side.received() == [("LOGON", "XNYS")]
-    assert SessionEvent.objects.get(type="LOGON").actor == "system:beat"
+    assert set(VenueSession.objects.values_list("venue_id", "desired")) == {
+        ("XNYS", SessionState.LOGGED_ON), ("XLON", SessionState.LOGGED_ON)}
+    logons = SessionEvent.objects.filter(type="LOGON")
+    assert sorted(logons.values_list("session_id", "actor")) == [
+        ("XLON", "system:beat"), ("XNYS", "system:beat")]
