@@ -1,19 +1,22 @@
 from django.db import models
 from uuid6 import uuid7
 
-from orders.models import PRICE_DIGITS, QUANTITY_DIGITS, Order
-from venues.models import Venue
+from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS
 
 
 class RequestKind(models.TextChoices):
-    NEW = "NEW"
-    MODIFY = "MODIFY"
-    CANCEL = "CANCEL"
+    NEW = "NEW"  # FIX NewOrderSingle (35=D)
+    MODIFY = "MODIFY"  # OrderCancelReplaceRequest (35=G)
+    CANCEL = "CANCEL"  # OrderCancelRequest (35=F)
+    STATUS = "STATUS"  # OrderStatusRequest (35=H): what the venue says the order is
 
 
 class RequestState(models.TextChoices):
     QUEUED = "QUEUED"  # waiting in the venue's queue; still editable
-    SENDING = "SENDING"  # claimed by a dispatcher; its outcome is unknown until answered
+    # Claimed by a dispatcher and committed as possibly on the wire, before any byte of it can
+    # be: from here a cancel or modify of the order goes to the venue, never only to our
+    # books. `sent_at` is set by the session holder when it writes the message.
+    SENDING = "SENDING"
     ANSWERED = "ANSWERED"  # the venue answered; see result
     WITHDRAWN = "WITHDRAWN"  # left the queue unsent (cancelled, expired, order closed)
 
@@ -26,16 +29,17 @@ class VenueResult(models.TextChoices):
 class VenueRequest(models.Model):
     """One message for a venue. The outbound queue is this table.
 
-    `id` is the queue's sequence: dispatchers claim a venue's QUEUED rows in id order with
-    SELECT ... FOR UPDATE SKIP LOCKED. `request_id` is what the venue sees; a resend after a
-    crash carries the same one (and the same clientOrderId), so the venue answers it as a
-    duplicate instead of acting twice.
+    `id` is the queue's sequence: a dispatcher claims a venue's QUEUED rows in id order with
+    SELECT ... FOR UPDATE SKIP LOCKED, one claim at a time per venue, so they are committed,
+    and written to the wire by the session's holder, in that order. `request_id` is the
+    message's FIX ClOrdID (OrdStatusReqID for a STATUS); a resend carries the same one, so
+    the venue answers it as a duplicate instead of acting twice.
     """
 
     id = models.BigAutoField(primary_key=True)
     request_id = models.UUIDField(default=uuid7, unique=True, editable=False)
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="requests")
-    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="requests")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="requests")
+    venue = models.ForeignKey("venues.Venue", on_delete=models.PROTECT, related_name="requests")
     kind = models.CharField(max_length=6, choices=RequestKind.choices)
     state = models.CharField(
         max_length=9, choices=RequestState.choices, default=RequestState.QUEUED
@@ -45,18 +49,27 @@ class VenueRequest(models.Model):
     quantity = models.DecimalField(**QUANTITY_DIGITS, null=True, blank=True)
     limit_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
     stop_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
-    message = models.JSONField(null=True, blank=True, help_text="What was sent.")
+    message = models.JSONField(null=True, blank=True, help_text="What was sent (FIX fields).")
     attempts = models.PositiveSmallIntegerField(default=0)
     queued_at = models.DateTimeField(auto_now_add=True)
+    # Not before this instant (a retry's back-off): the claim skips it until then.
+    not_before = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     claimed_by = models.CharField(max_length=100, blank=True)
+    # The rate-limit slot the claim took (dispatch/limiter.py): completed when the venue's
+    # first answer is read, released if the message never leaves.
+    slot = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    msg_seq_num = models.PositiveIntegerField(null=True, blank=True, help_text="FIX 34.")
+    # Its outcome is unknown (no answer in time): when we last asked the venue (35=H).
+    checked_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveSmallIntegerField(default=0)
     responded_at = models.DateTimeField(null=True, blank=True)
     result = models.CharField(max_length=6, choices=VenueResult.choices, blank=True)
     reason = models.CharField(max_length=200, blank=True)
     response = models.JSONField(null=True, blank=True)
-    # Request written to the socket -> answer read, on a monotonic clock in the sending
-    # process, in microseconds.
+    # Written to the socket -> the venue's first answer to it read, on the session holder's
+    # monotonic clock, in microseconds.
     latency_micros = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
@@ -69,6 +82,12 @@ class VenueRequest(models.Model):
                 condition=models.Q(state="QUEUED"),
                 name="venuerequest_queue_head",
             ),
+            # Claimed and not yet written: what the session holder sends next, in order.
+            models.Index(
+                fields=["venue", "id"],
+                condition=models.Q(state="SENDING", sent_at__isnull=True),
+                name="venuerequest_unsent",
+            ),
             models.Index(
                 fields=["claimed_at"],
                 condition=models.Q(state="SENDING"),
@@ -80,11 +99,16 @@ class VenueRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.order_id} {self.state}"
 
+    @property
+    def cl_ord_id(self) -> str:
+        return str(self.request_id)
+
 
 class UnmatchedResponse(models.Model):
-    """A venue answer that matches no request in flight: kept and flagged, never dropped."""
+    """A venue message that matches no request or order, or that could not be applied: kept
+    and flagged for an operator, never dropped."""
 
-    venue = models.ForeignKey(Venue, on_delete=models.PROTECT, related_name="+")
+    venue = models.ForeignKey("venues.Venue", on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
     request_id = models.CharField(max_length=64, blank=True)
     why = models.CharField(max_length=200)

@@ -2,6 +2,8 @@ import logging
 
 import redis
 
+from dispatch.limits import redis_client
+
 logger = logging.getLogger(__name__)
 
 # Intake nudges a venue's dispatchers at most this often: at 1,000 orders/s one task per
@@ -18,11 +20,10 @@ def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
     """Tell a dispatcher there is work for the venue. Only a nudge: the queue is the table,
     and the sweeper re-nudges whatever waits, so a nudge that cannot be sent is logged and
     dropped rather than failing the request that queued the work."""
-    from dispatch.services import _redis
-    from dispatch.tasks import dispatch_drain_task
+    from dispatch.tasks import dispatch_drain_task  # tasks import this module
 
     try:
-        if coalesce and not _redis().set(_nudge_key(venue_code), 1, nx=True, px=COALESCE_MS):
+        if coalesce and not redis_client().set(_nudge_key(venue_code), 1, nx=True, px=COALESCE_MS):
             return  # a nudge went out moments ago; the drain it started will see this work
         # A transient broker error gets a quick second try; a broker that stays down costs
         # under half a second here, and the sweeper finds the work later.
@@ -33,9 +34,7 @@ def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
 
 def dispatch_nudge_forget(*, venue_code: str) -> None:
     """A drain found the queue empty: the next order nudges at once, not after the window."""
-    from dispatch.services import _redis
-
     try:
-        _redis().delete(_nudge_key(venue_code))
+        redis_client().delete(_nudge_key(venue_code))
     except redis.RedisError:
         pass  # the key expires within COALESCE_MS anyway

@@ -2,34 +2,15 @@ import statistics
 
 from django.db import connection
 
+from dispatch import sql
 from dispatch.models import VenueRequest
 
 
 def latency_stats() -> list[dict]:
     """Round-trip latency of answered requests per venue and kind, in microseconds."""
     if connection.vendor == "postgresql":
-        return _latency_stats_postgresql()
+        return [_row(*row) for row in sql.latency_percentiles()]
     return _latency_stats_python()
-
-
-def _latency_stats_postgresql() -> list[dict]:
-    table = VenueRequest._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT venue_id, kind, count(*), avg(latency_micros),
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_micros),
-                   percentile_cont(0.9) WITHIN GROUP (ORDER BY latency_micros),
-                   percentile_cont(0.99) WITHIN GROUP (ORDER BY latency_micros),
-                   max(latency_micros)
-            FROM {table}
-            WHERE latency_micros IS NOT NULL
-            GROUP BY venue_id, kind
-            ORDER BY venue_id, kind
-            """
-        )
-        rows = cursor.fetchall()
-    return [_row(*row) for row in rows]
 
 
 def _latency_stats_python() -> list[dict]:

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from dispatch.models import RequestKind, RequestState
-from orders.models import PRICE_DIGITS, QUANTITY_DIGITS
+from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS
 from omsproject.serializer_fields import PlainDecimalField
 
 

@@ -1,17 +1,18 @@
 from celery import shared_task
 
-from dispatch import services
+from dispatch.drain import dispatch_drain
 from dispatch.nudge import dispatch_nudge
+from dispatch.sweeper import dispatch_sweep
 
 
 @shared_task(name="dispatch.drain", acks_late=True, ignore_result=True)
 def dispatch_drain_task(venue_code: str) -> None:
-    """Send the venue's queue for a few seconds; hand over to a fresh task if work remains."""
-    result = services.dispatch_drain(venue_code=venue_code)
+    """Claim the venue's queue for a few seconds; hand over to a fresh task if work remains."""
+    result = dispatch_drain(venue_code=venue_code)
     if result.stopped == "budget":
         dispatch_nudge(venue_code=venue_code, coalesce=False)
 
 
 @shared_task(name="dispatch.sweep", acks_late=True, ignore_result=True)
 def dispatch_sweep_task() -> None:
-    services.dispatch_sweep()
+    dispatch_sweep()

@@ -1,112 +1,43 @@
-"""Dispatch tests: the real mock exchange (its own process) as the outside observer, the
-real Redis for the limiter, PostgreSQL for the queue."""
+"""Dispatch tests: a venue in this process (tests/venues/inproc.py) for the queue and the
+books, real Redis for the limiter, PostgreSQL for the queue. Tests about the wire use the
+QuickFIX peer (tests/venues/peer.py) or the mock exchange process."""
 
-import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from sessions.services import session_reconcile, session_update
-from venues.gateway import HttpVenueGateway, InProcessGateway
+from dispatch.drain import dispatch_drain
+from sessions.services import session_reconcile, session_record_logon, session_update
+from tests.venues.inproc import InProcessVenue
 from venues.models import Venue
-
-REPO = Path(__file__).resolve().parents[2]
-from tests.conftest import EXCHANGE_VENUES
+from venues.services import venue_put
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Exchange:
-    """The mock exchange process, seen from outside."""
-
-    def __init__(self, base: str):
-        self.base = base
-
-    def call(self, method: str, path: str, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.base}{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    def reset(self) -> None:
-        self.call("POST", "/reset?config=1")
-
-    def configure(self, venue: str, **config) -> dict:
-        return self.call("PUT", f"/venues/{venue}/config", config)
-
-    def stats(self, venue: str) -> dict:
-        return self.call("GET", f"/venues/{venue}/stats")
-
-    def messages(self, venue: str) -> list[dict]:
-        return self.call("GET", f"/venues/{venue}/messages?limit=100000")["messages"]
-
-    def book(self, venue: str) -> dict:
-        return self.call("GET", f"/venues/{venue}/orders")["orders"]
-
-
-@pytest.fixture(scope="session")
-def exchange_server():
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "--host", "127.0.0.1", "--port", str(port),
-         *[arg for venue in EXCHANGE_VENUES for arg in ("--venue", venue)]],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "EXCHANGE_LATENCY_MS": "1", "EXCHANGE_RATE_LIMIT": "100"},
-    )
-    exchange = Exchange(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 20
-    while True:
-        assert process.poll() is None, "the exchange exited at start"
-        try:
-            exchange.call("GET", "/healthz")
-            break
-        except (urllib.error.URLError, ConnectionError):
-            assert time.monotonic() < deadline, "the exchange did not come up"
-            time.sleep(0.05)
-    yield exchange
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture
-def exchange(exchange_server, settings, limiter_redis):
-    """The exchange, reset, with the OMS talking to it over HTTP."""
-    exchange_server.reset()
-    settings.OMS_VENUE_GATEWAY = "venues.gateway.HttpVenueGateway"
-    settings.OMS_EXCHANGE_URL = exchange_server.base
-    yield exchange_server
-
-
-@pytest.fixture
-def in_process_venue(settings, limiter_redis):
-    """A venue simulated in this process, for tests about the queue rather than the wire."""
-    InProcessGateway.reset()
-    settings.OMS_VENUE_GATEWAY = "venues.gateway.InProcessGateway"
-    yield InProcessGateway
-    InProcessGateway.reset()
-
-
-def venue_live(code: str = "XMOCK", *, limit: int = 100) -> Venue:
-    """A venue forced open and logged on (through whichever gateway is configured)."""
-    venue, _ = Venue.objects.update_or_create(code=code, defaults={"throttle_per_second": limit})
+def venue_live(code: str = "XMOCK", *, limit: int = 100, **fix_settings) -> Venue:
+    """A venue forced open, with its FIX session recorded as logged on (what the session's
+    holder does when the venue answers its Logon)."""
+    venue, _ = venue_put(code=code, actor="tests", throttle_per_second=limit, **fix_settings)
     session_update(venue_code=code, actor="tests", override="OPEN")
     outcome = session_reconcile(venue_code=code)
-    assert outcome[0].state == "LOGGED_ON", outcome
+    assert outcome[0].desired == "LOGGED_ON", outcome
+    session_record_logon(venue_code=code)
     return venue
+
+
+@pytest.fixture
+def in_process_venue(limiter_redis, db):
+    """XMOCK, live, answered by a venue in this process; `drain()` claims and `pump()` writes
+    and answers."""
+    venue_live("XMOCK")
+    return InProcessVenue("XMOCK")
+
+
+def drain(venue: InProcessVenue, **kwargs):
+    """Claim the queue (a dispatcher's drain), then let the venue write and answer."""
+    result = dispatch_drain(venue_code=venue.venue_code, budget_seconds=kwargs.pop("budget", 1),
+                            **kwargs)
+    venue.pump()
+    return result
 
 
 def at_once(*actions) -> None:

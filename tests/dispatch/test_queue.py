@@ -1,5 +1,7 @@
-"""The queue's semantics, seen from the venue: FIFO, modify keeps its place, cancel wins,
-a CANCEL never overtakes its NEW, sessions gate the wire, every answer is matched."""
+"""The queue as the venue sees it: FIFO, cancel wins in the queue, intent before the wire,
+the send gate (logon, kill switch, DAY orders), and every answer matched to its request.
+The venue is in this process (tests/venues/inproc.py): the OMS's own writer and books, no
+socket."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -7,366 +9,314 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dispatch import services as dispatch_services
+from dispatch.drain import dispatch_drain
 from dispatch.models import UnmatchedResponse, VenueRequest
+from executions.models import ExecutionReport
 from orders import services
 from orders.models import Order
-from sessions.services import session_update, trading_halt_set
-from tests.dispatch.conftest import at_once, venue_live
+from sessions.services import session_record_logged_off, trading_halt_set
+from tests.dispatch.conftest import drain
 from tests.factories import make_order
-from venues.gateway import GatewayError, HttpVenueGateway, VenueAnswer
 
 pytestmark = pytest.mark.django_db
 
 
-def drain(venue: str = "XMOCK", **kwargs):
-    return dispatch_services.dispatch_drain(venue_code=venue, **kwargs)
-
-
-def sent_ids(gateway, venue="XMOCK") -> list[tuple[str, str]]:
-    return [(m["kind"], m["clientOrderId"]) for m in gateway.messages(venue)]
-
-
-# --- FIFO, modify, cancel ------------------------------------------------------------------------
+def new_ids(venue) -> list[str]:
+    """The client order ids of the NewOrderSingles the venue received, in order."""
+    return [m[526] for m in venue.messages("D")]
 
 
 def test_requests_reach_the_venue_in_acceptance_order(trader, in_process_venue):
-    venue_live()
-    orders = [make_order(user=trader, account_code="ACC-1") for _ in range(6)]
+    orders = [make_order(user=trader, account_code="ACC-1") for _ in range(5)]
 
-    result = drain()
+    drain(in_process_venue)
 
-    assert result.sent == 6 and result.stopped == "empty"
-    assert sent_ids(in_process_venue) == [("NEW", str(o.pk)) for o in orders]
+    assert new_ids(in_process_venue) == [o.client_order_id for o in orders]
     assert {o.status for o in Order.objects.all()} == {"NEW"}
 
 
 def test_modifying_a_queued_order_keeps_its_place_and_sends_the_new_terms(
     trader, in_process_venue
 ):
-    venue_live()
-    first, second, third = (make_order(user=trader, account_code="ACC-1") for _ in range(3))
-    services.order_modify(order_id=first.pk, actor="trader", quantity=Decimal("33"),
-                          limit_price=Decimal("149.5"))
+    first = make_order(user=trader, account_code="ACC-1")
+    second = make_order(user=trader, account_code="ACC-1")
+    services.order_modify(order_id=first.pk, actor="trader", quantity=Decimal("3"))
 
-    drain()
+    drain(in_process_venue)
 
-    messages = in_process_venue.messages("XMOCK")
-    assert [m["clientOrderId"] for m in messages] == [str(first.pk), str(second.pk),
-                                                      str(third.pk)]
-    assert (messages[0]["quantity"], messages[0]["limitPrice"]) == ("33", "149.5")
+    sent = in_process_venue.messages("D")
+    assert [m[526] for m in sent] == [first.client_order_id, second.client_order_id]
+    assert (sent[0][38], sent[1][38]) == ("3", "10")
 
 
 def test_a_cancelled_queued_order_never_reaches_the_venue(trader, in_process_venue):
-    venue_live()
     cancelled = make_order(user=trader, account_code="ACC-1")
     kept = make_order(user=trader, account_code="ACC-1")
     services.order_cancel(order_id=cancelled.pk, actor="trader")
 
-    drain()
+    drain(in_process_venue)
 
-    assert sent_ids(in_process_venue) == [("NEW", str(kept.pk))]
+    assert new_ids(in_process_venue) == [kept.client_order_id]
     cancelled.refresh_from_db()
     assert cancelled.status == "CANCELED"
     assert cancelled.requests.get().state == "WITHDRAWN"
 
 
+def test_a_claimed_order_is_possibly_at_the_venue_so_a_cancel_goes_there(
+    trader, in_process_venue
+):
+    """Intent before the wire: the claim commits the NEW as possibly sent before any byte
+    of it can leave, and from then on a cancel is a CANCEL behind it, never only ours."""
+    order = make_order(user=trader, account_code="ACC-1")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)  # claimed, not yet written
+
+    order.refresh_from_db()
+    request = order.requests.get()
+    assert (order.status, request.state, request.sent_at) == ("PENDING_NEW", "SENDING", None)
+    assert in_process_venue.messages() == []
+
+    assert services.order_cancel(order_id=order.pk, actor="trader").status == "PENDING_CANCEL"
+    drain(in_process_venue)  # the NEW goes, is answered, then the CANCEL goes
+    drain(in_process_venue)
+
+    assert [m[35] for m in in_process_venue.messages()] == ["D", "F"]
+    order.refresh_from_db()
+    assert order.status == "CANCELED"
+    cancel = in_process_venue.messages("F")[0]
+    assert cancel[41] == in_process_venue.messages("D")[0][11]  # OrigClOrdID: the NEW's
+
+
 def test_a_cancel_never_overtakes_the_new_it_cancels(trader, in_process_venue):
-    venue_live()
     stuck = make_order(user=trader, account_code="ACC-1")
-    # Its NEW went out and the answer was lost: outcome unknown, the order PENDING_NEW.
-    services.order_mark_sent(order_id=stuck.pk, actor="system:dispatch")
-    stuck.requests.update(state="SENDING", claimed_at=timezone.now(), attempts=1)
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)
+    in_process_venue.write()  # the NEW is on the wire; its answer has not come back yet
     services.order_cancel(order_id=stuck.pk, actor="trader")
     other = make_order(user=trader, account_code="ACC-1")
 
-    drain()
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)
+    in_process_venue.write()
 
-    assert sent_ids(in_process_venue) == [("NEW", str(other.pk))]  # the CANCEL waits
+    assert [(m[35], m[526]) for m in in_process_venue.messages()] == [
+        ("D", stuck.client_order_id), ("D", other.client_order_id)]  # the CANCEL waits
     assert stuck.requests.get(kind="CANCEL").state == "QUEUED"
+    in_process_venue.deliver()
+    drain(in_process_venue)
+    assert [m[35] for m in in_process_venue.messages()] == ["D", "D", "F"]
 
 
-def test_live_modify_and_cancel_go_to_the_venue_and_come_back(trader, exchange):
-    venue_live()
+def test_live_modify_and_cancel_chain_their_clordids_and_name_the_client_order(
+    trader, in_process_venue
+):
     order = make_order(user=trader, account_code="ACC-1")
-    drain()
-
+    drain(in_process_venue)
     services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("4"))
-    drain()
+    drain(in_process_venue)
     order.refresh_from_db()
     assert (order.status, order.quantity) == ("NEW", Decimal("4"))
 
     services.order_cancel(order_id=order.pk, actor="trader")
-    drain()
+    drain(in_process_venue)
+
     order.refresh_from_db()
     assert order.status == "CANCELED"
-    at_venue = exchange.book("XMOCK")
-    assert at_venue[str(order.pk)]["state"] == "CANCELED"
-    assert str(at_venue[str(order.pk)]["quantity"]) == "4"
-    assert [r.kind for r in order.requests.order_by("id")] == ["NEW", "MODIFY", "CANCEL"]
-    assert all(r.result == "ACCEPT" and r.latency_micros > 0 for r in order.requests.all())
+    new, replace, cancel = in_process_venue.messages()
+    assert (new[35], replace[35], cancel[35]) == ("D", "G", "F")
+    assert replace[41] == new[11] and cancel[41] == replace[11]
+    assert {new[526], replace[526], cancel[526]} == {order.client_order_id}
+    assert replace[37] == cancel[37] == order.venue_order_id
+    requests = list(order.requests.order_by("id"))
+    assert [r.kind for r in requests] == ["NEW", "MODIFY", "CANCEL"]
+    assert [str(r.request_id) for r in requests] == [new[11], replace[11], cancel[11]]
+    assert all(r.result == "ACCEPT" and r.latency_micros is not None for r in requests)
 
 
-def test_a_venue_reject_closes_the_order_with_the_reason(trader, exchange):
-    venue_live()
-    exchange.configure("XMOCK", rejectRatio=1.0)
+def test_a_venue_reject_closes_the_order_with_the_reason(trader, in_process_venue):
+    in_process_venue.book.reject_symbols.add("AAPL")
     order = make_order(user=trader, account_code="ACC-1")
 
-    drain()
+    drain(in_process_venue)
 
     order.refresh_from_db()
     assert order.status == "REJECTED"
-    assert order.events.last().data == {"reason": "RANDOM_REJECT"}
-    assert order.requests.get().result == "REJECT"
+    assert order.events.last().data["text"] == "UNKNOWN_SYMBOL"
+    request = order.requests.get()
+    assert (request.result, request.reason) == ("REJECT", "UNKNOWN_SYMBOL: UNKNOWN_SYMBOL")
 
 
-# --- sessions gate the wire ----------------------------------------------------------------------
+# --- the send gate ------------------------------------------------------------------------------
 
 
-def test_nothing_is_sent_while_the_venue_is_not_logged_on(trader, exchange):
-    from sessions.services import session_reconcile
-
-    venue_live()
+def test_nothing_is_claimed_while_the_venue_is_not_logged_on(trader, in_process_venue):
+    session_record_logged_off(venue_code="XMOCK", asked=False, reason="test")
     order = make_order(user=trader, account_code="ACC-1")
-    session_update(venue_code="XMOCK", actor="ops", override="CLOSED")
-    session_reconcile(venue_code="XMOCK")  # logs out
 
-    assert drain().stopped == "gated"
-    assert exchange.stats("XMOCK")["received"] == 0
+    assert drain(in_process_venue).stopped == "gated"
+
+    assert in_process_venue.messages() == []
     assert order.requests.get().state == "QUEUED"
 
-    session_update(venue_code="XMOCK", actor="ops", override="OPEN")
-    session_reconcile(venue_code="XMOCK")
-    assert drain().sent == 1
-    assert exchange.stats("XMOCK")["received"] == 1
+
+def test_a_claim_the_wire_cannot_take_goes_back_to_its_place(trader, in_process_venue,
+                                                              limiter_redis):
+    first = make_order(user=trader, account_code="ACC-1")
+    second = make_order(user=trader, account_code="ACC-1")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)
+    assert limiter_redis.zcard("oms:limiter:XMOCK:log") == 2
+    in_process_venue.up = False  # the session went down before the holder wrote them
+
+    in_process_venue.write()
+
+    for order in (first, second):
+        order.refresh_from_db()
+        assert order.status == "QUEUED"
+        assert order.events.last().type == "RETURNED"
+        assert order.requests.get().state == "QUEUED"
+    assert limiter_redis.zcard("oms:limiter:XMOCK:log") == 0  # unused slots given back
+    in_process_venue.up = True
+    drain(in_process_venue)
+    assert new_ids(in_process_venue) == [first.client_order_id, second.client_order_id]
 
 
-def test_the_halt_stops_sending_at_once(trader, in_process_venue, operator):
-    venue_live()
-    make_order(user=trader, account_code="ACC-1")
-    trading_halt_set(halted=True, reason="fat finger", actor=operator.username)
+def test_the_first_halt_ever_stops_new_orders_at_the_wire_and_lets_cancels_out(
+    trader, in_process_venue, operator
+):
+    live = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    claimed = make_order(user=trader, account_code="ACC-1")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)  # claimed before the halt
 
-    assert drain().stopped == "gated"
-    assert in_process_venue.messages() == []
+    trading_halt_set(halted=True, reason="test", actor="desk")
+    services.order_cancel(order_id=live.pk, actor="trader")
+    drain(in_process_venue)
+
+    assert new_ids(in_process_venue) == [live.client_order_id]  # nothing new left
+    assert [m[35] for m in in_process_venue.messages()] == ["D", "F"]
+    claimed.refresh_from_db()
+    live.refresh_from_db()
+    assert (claimed.status, live.status) == ("QUEUED", "CANCELED")
+    assert claimed.events.last().data == {"why": "trading is halted"}
+
+    trading_halt_set(halted=False, reason="", actor="desk")
+    drain(in_process_venue)
+    claimed.refresh_from_db()
+    assert claimed.status == "NEW"
 
 
-def test_a_venue_that_dropped_our_session_gets_a_fresh_logon(trader, exchange):
+def test_a_day_order_held_back_past_the_close_expires_unsent(trader, in_process_venue):
     from sessions.models import VenueSession
-    from sessions.services import session_reconcile
 
-    venue_live()
-    order = make_order(user=trader, account_code="ACC-1")
-    exchange.reset()  # the venue restarted: it no longer knows our session
+    order = make_order(user=trader, account_code="ACC-1", time_in_force="DAY")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)
+    # The window closed (and opened again) after the claim: the order is yesterday's.
+    session = VenueSession.objects.get(pk="XMOCK")
+    now = timezone.localtime(timezone.now(), timezone.get_fixed_timezone(0))
+    session.open_time = (now + timedelta(minutes=1)).time()
+    session.close_time = (now - timedelta(minutes=1)).time()
+    session.save()
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(minutes=5))
 
-    assert drain().stopped == "gated"
-    order.refresh_from_db()
-    assert (order.status, order.requests.get().state) == ("QUEUED", "QUEUED")
-    assert VenueSession.objects.get(pk="XMOCK").state == "LOGGED_OUT"
-
-    session_reconcile(venue_code="XMOCK")
-    drain()
-    order.refresh_from_db()
-    assert order.status == "NEW"
-
-
-# --- answers: matched, timed, or flagged -----------------------------------------------------------
-
-
-class ForeignAnswerGateway(HttpVenueGateway):
-    def send(self, venue_code, message):
-        answer = super().send(venue_code, message)
-        return VenueAnswer(body={**answer.body, "requestId": "someone-else"},
-                           latency_micros=answer.latency_micros)
-
-
-def test_an_answer_that_matches_no_request_is_stored_and_flagged(trader, exchange):
-    venue_live()
-    order = make_order(user=trader, account_code="ACC-1")
-
-    drain(gateway=ForeignAnswerGateway())
-
-    flagged = UnmatchedResponse.objects.get()
-    assert flagged.request_id == "someone-else"
-    assert flagged.payload["clientOrderId"] == str(order.pk)
-    request = order.requests.get()
-    assert request.state == "SENDING"  # its own answer is still unknown: it will be resent
-
-
-def test_latency_is_the_round_trip_in_microseconds(trader, exchange):
-    venue_live()
-    exchange.configure("XMOCK", latencyMs="20")
-    order = make_order(user=trader, account_code="ACC-1")
-
-    drain()
-
-    request = order.requests.get()
-    assert 20_000 <= request.latency_micros < 60_000
-    assert request.sent_at <= request.responded_at
-
-
-def test_the_sweeper_requeues_unknown_outcomes_after_the_back_off(trader, in_process_venue,
-                                                                  settings):
-    settings.OMS_DISPATCH_RESEND_AFTER_SECONDS = 5
-    venue_live()
-    order = make_order(user=trader, account_code="ACC-1")
-    services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
-    now = timezone.now()
-    order.requests.update(state="SENDING", claimed_at=now - timedelta(seconds=4), attempts=1)
-
-    assert dispatch_services.dispatch_sweep(now=now)["requeued"] == 0
-    assert dispatch_services.dispatch_sweep(now=now + timedelta(seconds=2))["requeued"] == 1
-
-    drain()
-    order.refresh_from_db()
-    assert order.status == "NEW"
-    request = order.requests.get()
-    assert (request.state, request.attempts) == ("ANSWERED", 2)
-
-
-def test_an_unreachable_venue_leaves_the_outcome_unknown(trader, in_process_venue):
-    class Down:
-        def send(self, venue_code, message):
-            raise GatewayError("connection refused")
-
-    venue_live()
-    order = make_order(user=trader, account_code="ACC-1")
-
-    drain(gateway=Down(), budget_seconds=0.2)
+    in_process_venue.write()
 
     order.refresh_from_db()
-    request = order.requests.get()
-    assert (order.status, request.state, request.attempts) == ("PENDING_NEW", "SENDING", 1)
-    assert "connection refused" in request.reason
+    assert order.status == "EXPIRED"
+    assert in_process_venue.messages() == []
+    assert order.requests.get().state == "WITHDRAWN"
 
 
-# --- the API shows it --------------------------------------------------------------------------
+# --- answers ----------------------------------------------------------------------------------
 
 
-def test_order_detail_and_latency_stats_show_the_venue_requests(trader, trader_api, exchange):
-    venue_live()
+def test_a_report_that_matches_no_request_is_stored_and_flagged(trader, in_process_venue):
+    stray = {35: "8", 37: "X-9", 17: "E-stray", 150: "0", 39: "0", 11: "not-ours", 55: "AAPL",
+             54: "1", 151: "1", 14: "0", 6: "0"}
+
+    in_process_venue.deliver([stray])
+
+    report = ExecutionReport.objects.get(exec_id="E-stray")
+    assert report.order is None and report.flag == "matches no order of ours"
+    assert "11=not-ours" in report.raw
+
+
+def test_a_cancel_reject_for_no_request_is_kept_for_an_operator(trader, in_process_venue):
+    in_process_venue.deliver([{35: "9", 37: "NONE", 11: "nobody", 41: "x", 39: "8", 434: "1",
+                               102: "1"}])
+    unmatched = UnmatchedResponse.objects.get()
+    assert unmatched.why == "a cancel reject for no request of ours"
+
+
+def test_the_same_report_again_changes_nothing(trader, in_process_venue):
     order = make_order(user=trader, account_code="ACC-1")
-    drain()
+    drain(in_process_venue)
+    cl = in_process_venue.messages("D")[0][11]
+    fill = in_process_venue.book.fill(cl, Decimal("4"), Decimal("150"))
 
-    detail = trader_api.get(f"/api/v1/orders/{order.pk}").json()
-    (request,) = detail["requests"]
+    in_process_venue.deliver([fill, fill, dict(fill)])
+
+    order.refresh_from_db()
+    assert (order.status, order.filled_quantity) == ("PARTIALLY_FILLED", Decimal("4"))
+    assert ExecutionReport.objects.filter(exec_id=fill[17]).count() == 1
+    assert order.events.filter(type="FILLED").count() == 1
+
+
+def test_order_detail_and_latency_stats_show_the_venue_requests(
+    trader, trader_api, in_process_venue
+):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+
+    body = trader_api.get(f"/api/v1/orders/{order.pk}").json()
+    assert body["status"] == "NEW"
+    (request,) = body["requests"]
     assert request["kind"] == "NEW" and request["result"] == "ACCEPT"
-    assert request["latencyMicros"] > 0
-    assert request["queuedAt"] and request["sentAt"] and request["respondedAt"]
-    assert request["response"]["clientOrderId"] == str(order.pk)
-
+    assert request["latencyMicros"] == 100
     stats = trader_api.get("/api/v1/stats/latency").json()
-    assert [(s["venue"], s["kind"], s["count"]) for s in stats] == [("XMOCK", "NEW", 1)]
-    assert stats[0]["p50Micros"] == stats[0]["maxMicros"] == request["latencyMicros"]
+    assert stats[0]["venue"] == "XMOCK" and stats[0]["count"] == 1
 
 
-# --- the race between a cancel and a dispatcher ------------------------------------------------
+def test_every_outbound_message_is_kept_as_sent(trader, in_process_venue):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    request = VenueRequest.objects.get(order=order)
+    assert request.message["msgType"] == "D"
+    assert request.message["clOrdId"] == str(request.request_id)
+    assert request.msg_seq_num == 2 and request.sent_at is not None
 
 
-@pytest.mark.django_db(transaction=True)
-def test_cancel_racing_a_claim_never_loses_and_never_sends_a_cancelled_order(
-    trader, in_process_venue
-):
-    venue_live()
-    for _ in range(15):
-        in_process_venue.reset()
-        in_process_venue().logon("XMOCK")
-        order = make_order(user=trader, account_code="ACC-1")
-        outcome = {}
+def test_a_cancel_reject_saying_the_order_is_closed_closes_it_here(trader, in_process_venue):
+    filled = make_order(user=trader, account_code="ACC-1")
+    unknown = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    for order in (filled, unknown):
+        services.order_cancel(order_id=order.pk, actor="trader")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)
+    # The venue answers each cancel with a reject that says what the order is there.
+    in_process_venue.book.silent = True
+    in_process_venue.write()
+    cancels = {m[526]: m for m in in_process_venue.messages("F")}
+    in_process_venue.deliver([
+        {35: "9", 37: "V-1", 11: cancels[filled.client_order_id][11], 41: "x", 39: "2",
+         434: "1", 102: "0", 58: "too late: filled"},
+        {35: "9", 37: "NONE", 11: cancels[unknown.client_order_id][11], 41: "x", 39: "8",
+         434: "1", 102: "1"},
+    ])
 
-        def cancel():
-            outcome["cancel"] = services.order_cancel(order_id=order.pk, actor="trader").status
-
-        at_once(cancel, drain)
-        drain()  # whatever the race left queued (a CANCEL) goes out now
-
-        order.refresh_from_db()
-        seen = sent_ids(in_process_venue)
-        assert order.status == "CANCELED"
-        if outcome["cancel"] == "CANCELED":  # the cancel won in the queue
-            assert seen == []
-        else:  # the NEW was claimed first: the CANCEL followed it
-            assert outcome["cancel"] == "PENDING_CANCEL"
-            assert seen == [("NEW", str(order.pk)), ("CANCEL", str(order.pk))]
-        assert not VenueRequest.objects.filter(order=order, state__in=["QUEUED", "SENDING"])
+    filled.refresh_from_db()
+    unknown.refresh_from_db()
+    assert filled.status == "FILLED"  # not live here while the venue says it is done
+    assert (unknown.status, unknown.flag) == ("REJECTED", "the venue does not know this order")
+    assert filled.requests.get(kind="CANCEL").result == "REJECT"
 
 
-@pytest.mark.django_db(transaction=True)
-def test_modify_racing_a_claim_is_either_in_place_or_refused_never_half_applied(
-    trader, in_process_venue
-):
-    from orders.errors import InvalidTransition
-
-    venue_live()
-    for _ in range(15):
-        in_process_venue.reset()
-        in_process_venue().logon("XMOCK")
-        order = make_order(user=trader, account_code="ACC-1")  # quantity 10
-        outcome = {}
-
-        def modify():
-            try:
-                services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("7"))
-                outcome["modify"] = "done"
-            except InvalidTransition:
-                outcome["modify"] = "refused"  # the NEW was already on the wire
-
-        at_once(modify, drain)
-        drain()
-
-        order.refresh_from_db()
-        seen = [(m["kind"], m["quantity"]) for m in in_process_venue.messages("XMOCK")]
-        assert order.status == "NEW"
-        if seen == [("NEW", "7")]:  # modified in the queue: the NEW carried the new terms
-            assert (outcome["modify"], order.quantity) == ("done", Decimal("7"))
-        elif seen == [("NEW", "10")]:  # the NEW was on the wire: the modify was refused
-            assert (outcome["modify"], order.quantity) == ("refused", Decimal("10"))
-        else:  # the NEW was answered first: the modify went to the venue as a MODIFY
-            assert seen == [("NEW", "10"), ("MODIFY", "7")]
-            assert (outcome["modify"], order.quantity) == ("done", Decimal("7"))
-
-
-@pytest.mark.django_db(transaction=True)
-def test_intake_nudges_are_coalesced_and_an_empty_drain_reopens_them(
-    trader, in_process_venue, monkeypatch
-):
-    from dispatch import nudge, tasks
-
-    # A window far longer than the test: only the drain's forgetting can reopen nudges.
-    monkeypatch.setattr(nudge, "COALESCE_MS", 60_000)
-    published = []
-    monkeypatch.setattr(tasks.dispatch_drain_task, "apply_async",
-                        lambda args, **kw: published.append(args[0]))
-    venue_live()
-
-    for _ in range(20):  # each commits on its own and nudges on commit
-        make_order(user=trader, account_code="ACC-1")
-    assert published == ["XMOCK"]  # one per coalescing window, not one per order
-
-    assert drain().stopped == "empty"
-    published.clear()
-    make_order(user=trader, account_code="ACC-1")  # right after a drain emptied the queue
-    assert published == ["XMOCK"]  # nudged at once, not left for the sweeper
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_drain_that_empties_the_queue_in_a_short_batch_reopens_nudges(
-    trader, in_process_venue, monkeypatch
-):
-    """Fewer orders than a batch: the drain sends them, takes its last look and ends, and
-    the next order nudges at once rather than waiting for the sweeper."""
-    from dispatch import nudge, tasks
-
-    monkeypatch.setattr(nudge, "COALESCE_MS", 60_000)
-    published = []
-    monkeypatch.setattr(tasks.dispatch_drain_task, "apply_async",
-                        lambda args, **kw: published.append(args[0]))
-    venue_live()
-    orders = [make_order(user=trader, account_code="ACC-1") for _ in range(3)]
-
-    result = drain()
-    assert (result.stopped, result.sent) == ("empty", 3)
-    assert len(in_process_venue.messages("XMOCK")) == 3
-    published.clear()
-    make_order(user=trader, account_code="ACC-1")
-    assert published == ["XMOCK"]
-    assert all(o.requests.get().state == "ANSWERED" for o in orders)
+def test_a_cancel_reject_of_a_live_order_leaves_it_live(trader, in_process_venue):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    services.order_cancel(order_id=order.pk, actor="trader")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)
+    in_process_venue.book.silent = True
+    in_process_venue.write()
+    cancel = in_process_venue.messages("F")[0]
+    in_process_venue.deliver([{35: "9", 37: "V-1", 11: cancel[11], 41: cancel[41], 39: "0",
+                               434: "1", 102: "2", 58: "broker option"}])
+    order.refresh_from_db()
+    assert order.status == "NEW"
+    assert order.events.last().type == "CANCEL_REJECTED"
