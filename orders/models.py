@@ -5,10 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from uuid6 import uuid7
 
-from venues.models import Venue
-
-QUANTITY_DIGITS = {"max_digits": 18, "decimal_places": 6}
-PRICE_DIGITS = {"max_digits": 18, "decimal_places": 8}
+from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS
 
 
 class Account(models.Model):
@@ -62,27 +59,27 @@ class OrderStatus(models.TextChoices):
 
 
 S = OrderStatus
+# The venue has the last word: from any live status an order may become what the venue says
+# it is (an answer, an unsolicited report, or its answer to a status request). What it may
+# not do is come back from a terminal status; a report that says so is stored and flagged.
+_VENUE_SAYS = frozenset({S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED, S.REJECTED})
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    # Claimed (possibly on the wire); cancelled or expired while still only ours.
     S.QUEUED: frozenset({S.PENDING_NEW, S.CANCELED, S.EXPIRED}),
-    S.PENDING_NEW: frozenset({S.NEW, S.REJECTED, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL}),
-    S.NEW: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.CANCELED, S.EXPIRED}
-    ),
-    S.PARTIALLY_FILLED: frozenset(
-        {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.CANCELED, S.EXPIRED}
-    ),
-    S.PENDING_REPLACE: frozenset(
-        {S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.CANCELED, S.EXPIRED}
-    ),
-    S.PENDING_CANCEL: frozenset(
-        {S.CANCELED, S.NEW, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED, S.REJECTED}
-    ),
+    # Back to QUEUED: the NEW never left (the send gate held it) or the venue says it never
+    # arrived; the order keeps its place in the queue.
+    S.PENDING_NEW: _VENUE_SAYS | {S.QUEUED, S.PENDING_CANCEL},
+    S.NEW: _VENUE_SAYS | {S.PENDING_CANCEL, S.PENDING_REPLACE},
+    S.PARTIALLY_FILLED: _VENUE_SAYS | {S.PENDING_CANCEL, S.PENDING_REPLACE},
+    S.PENDING_REPLACE: _VENUE_SAYS | {S.PENDING_CANCEL},
+    S.PENDING_CANCEL: _VENUE_SAYS,
     S.FILLED: frozenset(),
     S.CANCELED: frozenset(),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
 }
 TERMINAL_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
+LIVE_STATUSES = frozenset(ALLOWED_TRANSITIONS) - TERMINAL_STATUSES - {S.QUEUED}
 # Queued: changed in place. Live: a MODIFY / CANCEL goes to the venue.
 MODIFIABLE_STATUSES = frozenset({S.QUEUED, S.NEW, S.PARTIALLY_FILLED})
 CANCELLABLE_STATUSES = frozenset(
@@ -108,12 +105,21 @@ class Order(models.Model):
     stop_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices)
     venue = models.ForeignKey(
-        Venue, on_delete=models.PROTECT, related_name="orders", db_index=False
+        "venues.Venue", on_delete=models.PROTECT, related_name="orders", db_index=False
     )
     status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    # CumQty (14) and AvgPx (6) as the venue last reported them.
     filled_quantity = models.DecimalField(
         **QUANTITY_DIGITS, default=Decimal(0), validators=[MinValueValidator(0)]
     )
+    average_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
+    # The venue's OrderID (37) and the order's current ClOrdID (11) there: the NEW's, then
+    # each accepted replace's. A replace or cancel names it as OrigClOrdID (41).
+    venue_order_id = models.CharField(max_length=64, blank=True)
+    venue_cl_ord_id = models.CharField(max_length=64, blank=True)
+    # Non-empty: something about this order needs an operator (the venue said what our
+    # rules cannot follow). Set with an audit event; cleared by an operator.
+    flag = models.CharField(max_length=200, blank=True)
     # sha256 of the terms as first submitted: a replay of the same clientOrderId is the
     # same order only if its terms match these, whatever has been modified since.
     request_fingerprint = models.CharField(max_length=64, editable=False)
@@ -159,11 +165,15 @@ class OrderEventType(models.TextChoices):
     CANCEL_REQUESTED = "CANCEL_REQUESTED"
     CANCEL_REJECTED = "CANCEL_REJECTED"
     CANCELED = "CANCELED"
-    SENT = "SENT"
+    SENT = "SENT"  # claimed: committed as possibly on the wire
+    RETURNED = "RETURNED"  # the NEW never left; back in the queue at its place
     ACKNOWLEDGED = "ACKNOWLEDGED"
     REJECTED = "REJECTED"
     FILLED = "FILLED"
     EXPIRED = "EXPIRED"
+    RECONCILED = "RECONCILED"  # moved to what the venue answered a status request
+    RESTATED = "RESTATED"  # a venue report that changed nothing here (status, done for day)
+    FLAGGED = "FLAGGED"  # a venue report our rules could not follow: for an operator
 
 
 class OrderEvent(models.Model):

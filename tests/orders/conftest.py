@@ -2,6 +2,7 @@ import pytest
 from django.conf import settings
 
 from sessions.services import session_update
+from tests.dispatch.conftest import in_process_venue  # noqa: F401  (fixture)
 from venues.services import venue_get_or_create_default
 
 

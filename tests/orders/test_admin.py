@@ -3,8 +3,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from dispatch.drain import dispatch_drain
 from orders import services
 from orders.models import Order
+from tests.dispatch.conftest import drain
 from tests.factories import make_order
 
 pytestmark = pytest.mark.django_db
@@ -72,9 +74,10 @@ def test_admin_edit_applies_the_api_rules(admin_client, trader):
     assert order.events.count() == 1
 
 
-def test_admin_cannot_edit_an_order_whose_new_is_on_the_wire(admin_client, trader):
+def test_admin_cannot_edit_an_order_whose_new_is_on_the_wire(admin_client, trader,
+                                                              in_process_venue):
     order = make_order(user=trader, account_code="ACC-1")
-    services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)  # claimed: possibly on the wire
     url = reverse("admin:orders_order_change", args=[order.pk])
 
     response = admin_client.post(url, _change_form(order, quantity="1"))
@@ -85,10 +88,9 @@ def test_admin_cannot_edit_an_order_whose_new_is_on_the_wire(admin_client, trade
     assert order.quantity == Decimal("10")
 
 
-def test_admin_edit_of_a_live_order_requests_a_replace(admin_client, trader):
+def test_admin_edit_of_a_live_order_requests_a_replace(admin_client, trader, in_process_venue):
     order = make_order(user=trader, account_code="ACC-1")
-    services.order_mark_sent(order_id=order.pk, actor="system:dispatch")
-    services.order_acknowledge(order_id=order.pk, actor="system:dispatch")
+    drain(in_process_venue)
     url = reverse("admin:orders_order_change", args=[order.pk])
 
     admin_client.post(url, _change_form(order, quantity="12"))
@@ -109,11 +111,11 @@ def test_status_is_read_only_in_the_admin(admin_client, trader):
     assert order.status == "QUEUED"
 
 
-def test_cancel_action_cancels_and_reports_what_it_could_not(admin_client, trader):
-    queued = make_order(user=trader, account_code="ACC-1")
+def test_cancel_action_cancels_and_reports_what_it_could_not(admin_client, trader,
+                                                             in_process_venue):
     live = make_order(user=trader, account_code="ACC-1")
-    services.order_mark_sent(order_id=live.pk, actor="system:dispatch")
-    services.order_acknowledge(order_id=live.pk, actor="system:dispatch")
+    drain(in_process_venue)
+    queued = make_order(user=trader, account_code="ACC-1")
     closed = make_order(user=trader, account_code="ACC-1")
     services.order_cancel(order_id=closed.pk, actor="trader")
 
@@ -131,6 +133,7 @@ def test_cancel_action_cancels_and_reports_what_it_could_not(admin_client, trade
     )
     assert queued.events.last().actor == "desk-operator"
     assert live.requests.filter(kind="CANCEL", state="QUEUED").count() == 1
+    assert live.events.last().type == "CANCEL_REQUESTED"  # through order_cancel
     shown = [str(m) for m in response.context["messages"]]
     assert any("Cancelled 1 order" in m for m in shown), shown
     assert any("Cancel sent to the venue for 1 live order" in m for m in shown), shown

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from dispatch.drain import dispatch_drain
 from orders import services
 from orders.errors import DuplicateClientOrderId, InvalidTransition
 from orders.models import Order, OrderStatus
@@ -63,26 +64,32 @@ def test_concurrent_conflicting_duplicates_yield_one_order_and_conflicts(trader)
     assert Order.objects.filter(client_order_id="dup-2").count() == 1
 
 
-def test_cancel_racing_a_send_is_decided_by_whoever_locks_first(trader):
+def test_cancel_racing_a_claim_is_decided_by_whoever_locks_first(trader, in_process_venue):
+    """Dispatchers claiming the queue and clients cancelling the order, at the same instant:
+    either the cancel takes the order while it is still only ours (its NEW never leaves), or
+    the claim does and the cancel becomes a CANCEL for the venue, queued behind the NEW."""
     order = make_order(user=trader, account_code="ACC-1")
 
     def act(i: int):
         if i % 2:
             return ("cancel", services.order_cancel(order_id=order.pk, actor="trader").status)
-        return ("send", services.order_mark_sent(order_id=order.pk, actor="system:dispatch").status)
+        return ("claim", dispatch_drain(venue_code="XMOCK", budget_seconds=0.5).claimed)
 
     outcomes = _race(act)
 
-    done = [o for o in outcomes if isinstance(o, tuple)]
     refused = [o for o in outcomes if not isinstance(o, tuple)]
     assert all(isinstance(o, InvalidTransition) for o in refused), outcomes
+    cancels = [o for o in outcomes if isinstance(o, tuple) and o[0] == "cancel"]
+    claimed = sum(o[1] for o in outcomes if isinstance(o, tuple) and o[0] == "claim")
     order.refresh_from_db()
+    requests = {r.kind: r.state for r in order.requests.all()}
     if order.status == OrderStatus.CANCELED:
-        # The cancel locked first: the NEW was withdrawn and no send happened.
-        assert done == [("cancel", "CANCELED")]
-        assert order.requests.get().state == "WITHDRAWN"
+        # The cancel locked first: the NEW was withdrawn and no dispatcher claimed it.
+        assert (cancels, claimed) == ([("cancel", "CANCELED")], 0)
+        assert requests == {"NEW": "WITHDRAWN"}
     else:
-        # The send locked first: one cancel became a request to the venue, the rest refused.
-        assert sorted(done) == [("cancel", "PENDING_CANCEL"), ("send", "PENDING_NEW")]
+        # A claim locked first: one cancel became a request to the venue, the rest refused.
+        assert (cancels, claimed) == ([("cancel", "PENDING_CANCEL")], 1)
         assert order.status == OrderStatus.PENDING_CANCEL
-    assert order.events.count() == 1 + len(done)
+        assert requests == {"NEW": "SENDING", "CANCEL": "QUEUED"}
+    assert order.events.count() == 1 + len(cancels) + claimed

@@ -1,8 +1,14 @@
+"""Order services: intake (validation, idempotency, limits), client modify and cancel, and a
+change and its audit event as one transaction. What the venue's messages do to an order, in
+every status, is test_transition_matrix.py's."""
+
 from decimal import Decimal
 
 import pytest
 from django.test import override_settings
 
+from dispatch.drain import dispatch_drain
+from executions.models import ExecutionReport
 from omsproject.errors import InvalidInput
 from orders import services
 from orders.errors import (
@@ -12,7 +18,10 @@ from orders.errors import (
     OrderLimitExceeded,
     UnknownVenue,
 )
-from orders.models import Account, Order, OrderEvent, OrderStatus
+from orders.models import Account, Order, OrderStatus
+from sessions.errors import TradingHalted
+from sessions.services import trading_halt_set
+from tests.dispatch.conftest import drain
 from tests.factories import make_order, order_terms
 
 pytestmark = pytest.mark.django_db
@@ -202,8 +211,16 @@ def test_modify_with_no_change_writes_no_event(trader):
     assert order.events.count() == 1
 
 
-def test_modify_and_cancel_of_a_live_order_queue_venue_requests(trader):
-    order = _order_in("NEW", trader)
+# --- modify and cancel of live orders: requests to the venue ------------------------------------
+
+
+def new_cl_ord_id(order: Order) -> str:
+    return str(order.requests.get(kind="NEW").request_id)
+
+
+def test_modify_and_cancel_of_a_live_order_queue_venue_requests(trader, in_process_venue):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
 
     services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("12"))
     order.refresh_from_db()
@@ -212,31 +229,102 @@ def test_modify_and_cancel_of_a_live_order_queue_venue_requests(trader):
     order.refresh_from_db()
     assert order.status == "PENDING_CANCEL"
     assert [(r.kind, r.state, r.quantity) for r in order.requests.order_by("id")] == [
-        ("NEW", "QUEUED", None), ("MODIFY", "QUEUED", Decimal("12")), ("CANCEL", "QUEUED", None)
+        ("NEW", "ANSWERED", Decimal("10")), ("MODIFY", "QUEUED", Decimal("12")),
+        ("CANCEL", "QUEUED", None),
     ]
+    assert [e.type for e in order.events.all()][-2:] == ["REPLACE_REQUESTED", "CANCEL_REQUESTED"]
 
 
-def test_a_replace_accepted_by_the_venue_applies_the_new_terms(trader):
-    order = _order_in("PENDING_REPLACE", trader)
+def test_a_replace_accepted_by_the_venue_applies_the_new_terms(trader, in_process_venue):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
 
-    services.order_replace_accept(order_id=order.pk, actor="venue", quantity=Decimal("7"),
-                                  limit_price=Decimal("149"), stop_price=None)
+    services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("7"),
+                          limit_price=Decimal("149"))
+    drain(in_process_venue)
 
     order.refresh_from_db()
     assert (order.status, order.quantity, order.limit_price) == (
-        "NEW", Decimal("7"), Decimal("149")
-    )
+        "NEW", Decimal("7"), Decimal("149"))
+    replace = in_process_venue.messages("G")[0]
+    assert order.venue_cl_ord_id == replace[11]  # the next cancel or replace names it
+    event = order.events.last()
+    assert (event.type, event.from_status, event.to_status) == (
+        "REPLACED", "PENDING_REPLACE", "NEW")
+    assert event.data["before"] == {"quantity": "10", "limit_price": "150.25"}
+    assert event.data["after"] == {"quantity": "7", "limit_price": "149"}
 
 
-def test_closing_an_order_withdraws_what_it_still_has_queued(trader):
-    order = _order_in("PENDING_NEW", trader)
-    services.order_cancel(order_id=order.pk, actor="trader")  # CANCEL waits behind the NEW
+def test_modify_is_refused_below_what_is_filled(trader, in_process_venue):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    in_process_venue.deliver([in_process_venue.book.fill(new_cl_ord_id(order), Decimal("4"),
+                                                         Decimal("150"))])
 
-    services.order_reject(order_id=order.pk, actor="venue", reason="unknown symbol")
+    with pytest.raises(InvalidInput, match="filled"):
+        services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("4"))
+
+    order.refresh_from_db()
+    assert (order.status, order.quantity) == ("PARTIALLY_FILLED", Decimal("10"))
+    assert not order.requests.filter(kind="MODIFY").exists()
+
+
+def test_while_halted_a_live_order_is_not_replaced_but_can_be_cancelled(
+    trader, in_process_venue
+):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    trading_halt_set(halted=True, reason="test", actor="desk")
+
+    with pytest.raises(TradingHalted):
+        services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("5"))
+    assert services.order_cancel(order_id=order.pk, actor="trader").status == "PENDING_CANCEL"
+    drain(in_process_venue)
+
+    order.refresh_from_db()
+    assert (order.status, order.quantity) == ("CANCELED", Decimal("10"))
+    assert [m[35] for m in in_process_venue.messages()] == ["D", "F"]
+
+
+def test_closing_an_order_withdraws_what_it_still_has_queued(trader, in_process_venue):
+    in_process_venue.book.reject_symbols.add("AAPL")
+    order = make_order(user=trader, account_code="ACC-1")
+    dispatch_drain(venue_code="XMOCK", budget_seconds=0.5)
+    services.order_cancel(order_id=order.pk, actor="trader")  # the CANCEL waits behind the NEW
+
+    drain(in_process_venue)
 
     order.refresh_from_db()
     assert order.status == "REJECTED"
-    assert not order.requests.filter(state="QUEUED").exists()
+    assert [m[35] for m in in_process_venue.messages()] == ["D"]  # no cancel of nothing
+    assert order.requests.get(kind="CANCEL").state == "WITHDRAWN"
+
+
+def test_fills_accumulate_and_more_than_ordered_is_flagged_not_booked(trader,
+                                                                      in_process_venue):
+    order = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    cl, book = new_cl_ord_id(order), in_process_venue.book
+
+    first = book.fill(cl, Decimal("4"), Decimal("150"))
+    second = book.fill(cl, Decimal("4"), Decimal("151"))
+    in_process_venue.deliver([first, second])
+    order.refresh_from_db()
+    assert (order.status, order.filled_quantity) == ("PARTIALLY_FILLED", Decimal("8"))
+    assert order.average_price == Decimal("150.5")  # the venue's AvgPx
+
+    # A venue that reports 11 of 10 filled: our books keep what they had and say so.
+    overfill = {**second, 17: "XMOCK-overfill", 32: "3", 14: "11", 151: "0", 39: "2"}
+    in_process_venue.deliver([overfill])
+    order.refresh_from_db()
+    assert (order.status, order.filled_quantity) == ("PARTIALLY_FILLED", Decimal("8"))
+    assert order.average_price == Decimal("150.5")
+    assert "overfill" in order.flag
+    assert ExecutionReport.objects.get(exec_id=overfill[17]).flag == "more filled than ordered"
+
+    in_process_venue.deliver([book.fill(cl, Decimal("2"), Decimal("150"))])
+    order.refresh_from_db()
+    assert (order.status, order.filled_quantity) == ("FILLED", Decimal("10"))
 
 
 def test_cancel_of_a_queued_order_is_final(trader):
@@ -252,144 +340,3 @@ def test_cancel_of_a_queued_order_is_final(trader):
         services.order_cancel(order_id=order.pk, actor="trader")
     with pytest.raises(InvalidTransition):
         services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("1"))
-
-
-# --- the transition matrix -----------------------------------------------------------------------
-# For each service, the statuses it may act from (FIX OrdStatus plus QUEUED). Written out here
-# rather than read from the code, so a change to the allowed transitions must change this too.
-
-ALL = set(OrderStatus.values)
-LIVE = {"NEW", "PARTIALLY_FILLED"}
-ACTS_FROM = {
-    "modify": {"QUEUED"} | LIVE,
-    "cancel": {"QUEUED", "PENDING_NEW", "PENDING_REPLACE"} | LIVE,
-    "mark_sent": {"QUEUED"},
-    "acknowledge": {"PENDING_NEW", "PENDING_CANCEL"},
-    "reject": {"PENDING_NEW", "PENDING_CANCEL"},
-    "replace_accept": {"PENDING_REPLACE", "PENDING_CANCEL"},
-    "replace_reject": {"PENDING_REPLACE", "PENDING_CANCEL"},
-    "cancel_accept": {"PENDING_CANCEL"},
-    "cancel_reject": {"PENDING_CANCEL"},
-    "expire": {"QUEUED", "NEW", "PARTIALLY_FILLED", "PENDING_CANCEL", "PENDING_REPLACE"},
-    "partial_fill": {"PENDING_NEW", "NEW", "PARTIALLY_FILLED", "PENDING_CANCEL",
-                     "PENDING_REPLACE"},
-    "complete_fill": {"PENDING_NEW", "NEW", "PARTIALLY_FILLED", "PENDING_CANCEL",
-                      "PENDING_REPLACE"},
-}
-PENDING = {"PENDING_CANCEL", "PENDING_REPLACE"}
-
-
-def _back_to_live(before: str) -> str:
-    # The orders in the matrix have nothing filled, so a resolved request leaves them NEW;
-    # a pending cancel outranks the resolution of an earlier replace.
-    return "PENDING_CANCEL" if before == "PENDING_CANCEL" else "NEW"
-
-
-RESULT = {
-    "modify": lambda before: "QUEUED" if before == "QUEUED" else "PENDING_REPLACE",
-    "cancel": lambda before: "CANCELED" if before == "QUEUED" else "PENDING_CANCEL",
-    "mark_sent": lambda before: "PENDING_NEW",
-    "acknowledge": lambda before: "NEW" if before == "PENDING_NEW" else before,
-    "reject": lambda before: "REJECTED",
-    "replace_accept": _back_to_live,
-    "replace_reject": _back_to_live,
-    "cancel_accept": lambda before: "CANCELED",
-    "cancel_reject": lambda before: "NEW",
-    "expire": lambda before: "EXPIRED",
-    # A partial fill keeps a pending cancel/replace pending.
-    "partial_fill": lambda before: before if before in PENDING else "PARTIALLY_FILLED",
-    "complete_fill": lambda before: "FILLED",
-}
-
-
-def _apply(action: str, order: Order) -> None:
-    kw = {"order_id": order.pk, "actor": "system:test"}
-    match action:
-        case "modify":
-            services.order_modify(**kw, quantity=Decimal("9"))
-        case "cancel":
-            services.order_cancel(**kw)
-        case "mark_sent":
-            services.order_mark_sent(**kw)
-        case "acknowledge":
-            services.order_acknowledge(**kw)
-        case "reject":
-            services.order_reject(**kw, reason="venue says no")
-        case "replace_accept":
-            services.order_replace_accept(**kw, quantity=Decimal("8"),
-                                          limit_price=Decimal("150"), stop_price=None)
-        case "replace_reject":
-            services.order_replace_reject(**kw, reason="venue says no")
-        case "cancel_accept":
-            services.order_cancel_accept(**kw)
-        case "cancel_reject":
-            services.order_cancel_reject(**kw, reason="too late")
-        case "expire":
-            services.order_expire(**kw, reason="end of day")
-        case "partial_fill":
-            services.order_fill(**kw, quantity=Decimal("1"), price=Decimal("150"))
-        case "complete_fill":
-            services.order_fill(**kw, quantity=order.quantity - order.filled_quantity,
-                                price=Decimal("150"))
-
-
-def _order_in(status: str, user) -> Order:
-    order = make_order(user=user, account_code="ACC-1")
-    # Every status is set directly, so each service meets each status the same way; the
-    # guard under test is in the service, not in how the row got there.
-    Order.objects.filter(pk=order.pk).update(status=status)
-    order.refresh_from_db()
-    return order
-
-
-@pytest.mark.parametrize("status", sorted(ALL))
-@pytest.mark.parametrize("action", sorted(ACTS_FROM))
-def test_transition_matrix(trader, action, status):
-    order = _order_in(status, trader)
-    events_before = order.events.count()
-
-    if status in ACTS_FROM[action]:
-        _apply(action, order)
-        order.refresh_from_db()
-        assert order.status == RESULT[action](status)
-        assert order.events.count() == events_before + 1
-        assert order.events.last().from_status == status
-    else:
-        with pytest.raises(InvalidTransition):
-            _apply(action, order)
-        order.refresh_from_db()
-        assert order.status == status
-        assert order.events.count() == events_before
-
-
-def test_fills_accumulate_and_never_overfill(trader):
-    order = _order_in("NEW", trader)
-
-    services.order_fill(order_id=order.pk, actor="venue", quantity=Decimal("4"),
-                        price=Decimal("150"))
-    services.order_fill(order_id=order.pk, actor="venue", quantity=Decimal("5"),
-                        price=Decimal("150.5"))
-    order.refresh_from_db()
-    assert (order.status, order.filled_quantity) == ("PARTIALLY_FILLED", Decimal("9"))
-
-    with pytest.raises(InvalidTransition, match="overfill"):
-        services.order_fill(order_id=order.pk, actor="venue", quantity=Decimal("2"),
-                            price=Decimal("150"))
-    services.order_fill(order_id=order.pk, actor="venue", quantity=Decimal("1"),
-                        price=Decimal("150"))
-    order.refresh_from_db()
-    assert (order.status, order.filled_quantity) == ("FILLED", Decimal("10"))
-
-
-def test_a_rolled_back_transition_leaves_no_event(trader, monkeypatch):
-    order = make_order(user=trader, account_code="ACC-1")
-
-    def fail(*args, **kwargs):
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(OrderEvent.objects, "create", fail)
-    with pytest.raises(RuntimeError):
-        services.order_cancel(order_id=order.pk, actor="trader")
-
-    order.refresh_from_db()
-    assert order.status == OrderStatus.QUEUED

@@ -1,5 +1,6 @@
 """Who may do what: the API needs a token (or a session), accounts are walls, operators alone
-change sessions, the halt and venue limits, and a revoked token stops working at once.
+change sessions, the halt and venues (their limits and FIX settings), and a revoked token
+stops working at once.
 
 Decided here: the OpenAPI schema (/api/schema/), its docs page (/api/docs/) and /healthz are
 public. They describe the API and the process's health, hold no order or account data, and a
@@ -18,6 +19,7 @@ from orders.models import Order
 from sessions.models import SessionEvent
 from tests.factories import UserFactory, make_order
 from tests.security.conftest import ORDERS, assert_error
+from tests.venues.admin_form import venue_admin_form
 from venues.models import Venue
 
 pytestmark = pytest.mark.usefixtures("default_venue_open")
@@ -40,7 +42,15 @@ API = [
     ("get", "/api/v1/halt", None),
     ("put", "/api/v1/halt", {"halted": True, "reason": "test"}),
     ("get", "/api/v1/stats/latency", None),
+    ("get", "/api/v1/venues", None),
+    ("get", "/api/v1/venues/XMOCK", None),
+    ("put", "/api/v1/venues/XMOCK", {"name": "Mock", "throttlePerSecond": 50}),
+    ("patch", "/api/v1/venues/XMOCK", {"throttlePerSecond": 50}),
 ]
+
+
+def _venues() -> list[tuple]:
+    return list(Venue.objects.order_by("code").values_list("code", "updated_at"))
 
 
 def call(client, method, path, body=None):
@@ -52,7 +62,8 @@ def call(client, method, path, body=None):
 def test_the_list_above_is_every_operation_in_the_schema(operator_api):
     schema = operator_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     documented = {
-        (method, path.replace("{order_id}", SOME_ID).replace("{venue}", "XMOCK"))
+        (method, path.replace("{order_id}", SOME_ID).replace("{venue}", "XMOCK")
+         .replace("{code}", "XMOCK"))
         for path, operations in schema.json()["paths"].items()
         for method in operations
     }
@@ -61,10 +72,10 @@ def test_the_list_above_is_every_operation_in_the_schema(operator_api):
 
 @pytest.mark.parametrize("method,path,body", API)
 def test_every_api_operation_needs_authentication(method, path, body):
-    before = (Order.objects.count(), SessionEvent.objects.count())
+    before = (Order.objects.count(), SessionEvent.objects.count(), _venues())
 
     assert_error(call(APIClient(), method, path, body), 401, "not_authenticated")
-    assert (Order.objects.count(), SessionEvent.objects.count()) == before
+    assert (Order.objects.count(), SessionEvent.objects.count(), _venues()) == before
 
 
 @pytest.mark.parametrize("method,path,body", API)
@@ -147,14 +158,23 @@ def test_sessions_and_the_halt_are_changed_by_operators_only(
     assert call(operator_api, method, path, body).status_code == 200
 
 
-def test_venue_limits_have_no_api(operator_api):
-    """Venues (and their send limits) are edited in the admin only; the API has no venue
-    resource to read or write."""
-    for method in ("get", "post", "put", "patch", "delete"):
-        assert call(operator_api, method, "/api/v1/venues/XMOCK", {"throttlePerSecond": 9}
-                    if method in ("post", "put", "patch") else None).status_code == 404
-        assert call(operator_api, method, "/api/v1/venues").status_code == 404
-    assert Venue.objects.get(pk="XMOCK").throttle_per_second != 9
+@pytest.mark.parametrize("method,path,body", [
+    ("put", "/api/v1/venues/XMOCK", {"throttlePerSecond": 9}),
+    ("put", "/api/v1/venues/XNEW", {}),
+    ("patch", "/api/v1/venues/XMOCK", {"throttlePerSecond": 9}),
+    ("patch", "/api/v1/venues/XMOCK", {"fixHost": "attacker.example.com"}),
+])
+def test_venues_and_their_limits_are_changed_by_operators_only(
+    trader_api, operator_api, method, path, body
+):
+    before = _venues()
+
+    assert_error(call(trader_api, method, path, body), 403, "permission_denied")
+    assert _venues() == before
+    # Reading is for everyone signed in; the operator may change (or create) it.
+    assert trader_api.get("/api/v1/venues/XMOCK").status_code == 200
+    assert call(operator_api, method, path, body).status_code in (200, 201)
+    assert _venues() != before
 
 
 # --- tokens --------------------------------------------------------------------------------------
@@ -200,8 +220,8 @@ def _changelists():
 
 def test_every_registered_model_is_checked():
     names = {model._meta.model_name for model in site._registry}
-    assert {"order", "account", "venue", "venuesession", "tradinghalt", "venuerequest",
-            "unmatchedresponse"} <= names
+    assert {"order", "account", "venue", "fixsession", "venuesession", "tradinghalt",
+            "venuerequest", "unmatchedresponse"} <= names
 
 
 def test_anonymous_and_client_users_are_sent_to_the_admin_login(client, trader):
@@ -227,7 +247,8 @@ def test_a_client_cannot_change_a_venue_limit_through_the_admin(client, trader):
     client.force_login(trader)
     url = reverse("admin:venues_venue_change", args=["XMOCK"])
 
-    response = client.post(url, {"name": "", "throttle_per_second": 100000})
+    form = venue_admin_form(Venue.objects.get(pk="XMOCK"), throttle_per_second=100000)
+    response = client.post(url, form)
     assert response.status_code == 302 and "login" in response["Location"]
     assert Venue.objects.get(pk="XMOCK").throttle_per_second != 100000
 
@@ -236,6 +257,7 @@ def test_an_operator_changes_a_venue_limit_in_the_admin(client, operator):
     client.force_login(operator)
     url = reverse("admin:venues_venue_change", args=["XMOCK"])
 
-    response = client.post(url, {"name": "Mock", "throttle_per_second": 250})
+    form = venue_admin_form(Venue.objects.get(pk="XMOCK"), name="Mock", throttle_per_second=250)
+    response = client.post(url, form)
     assert response.status_code == 302, response.content[:2000]
     assert Venue.objects.get(pk="XMOCK").throttle_per_second == 250

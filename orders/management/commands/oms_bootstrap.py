@@ -15,7 +15,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from omsproject.stack import secret_file_value
+from omsproject.secret_files import secret_file_value
+from venues.services import venue_get_or_create_default
 
 USERNAME = "operator"
 PASSWORD_ENV = "OMS_OPERATOR_PASSWORD"
@@ -31,7 +32,8 @@ EXAMPLE_ORDER = {
 
 
 class Command(BaseCommand):
-    help = "Ensure the demo operator (staff superuser) and its API token exist; print them."
+    help = ("Ensure the demo operator (staff superuser), its API token and the default venue "
+            "exist; print how to call the API.")
 
     def handle(self, *args, **options) -> None:
         password_file = settings.VAR_DIR / "operator_password"
@@ -41,6 +43,9 @@ class Command(BaseCommand):
                 given_password=given, password_file=password_file
             )
             token, _ = Token.objects.get_or_create(user=user)
+        # The default venue, its trading session and its FIX session exist before the first
+        # order: the session holder logs it on, and an operator can set its schedule first.
+        venue_get_or_create_default()
         self._print(password=password, token=token.key)
 
     def _operator_ensure(

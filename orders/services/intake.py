@@ -1,0 +1,211 @@
+"""Accepting an order: validation, the account, the venue's session, idempotency on
+(account, clientOrderId), and the order, its audit event and its NEW in one transaction."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from dispatch.models import RequestKind
+from dispatch.queue import request_enqueue
+from omsproject.decimals import decimal_text
+from omsproject.errors import InvalidInput
+from orders import sql
+from orders.errors import (
+    AccountForbidden,
+    DuplicateClientOrderId,
+    OrderLimitExceeded,
+    UnknownVenue,
+)
+from orders.models import Account, Order, OrderEvent, OrderEventType, OrderStatus, OrderType
+from sessions.errors import VenueClosed
+from sessions.models import VenueSession
+from sessions.selectors import session_for_intake
+from sessions.services import session_get_or_create_for_venue, session_refuse_unless_accepting
+from venues.models import Venue
+from venues.services import venue_get_or_create_default
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderTerms:
+    """What a client can set on an order; the part idempotency and validation look at."""
+
+    symbol: str
+    side: str
+    order_type: str
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    time_in_force: str
+
+    def fingerprint(self, *, venue_code: str) -> str:
+        canonical = {
+            "symbol": self.symbol,
+            "side": self.side,
+            "orderType": self.order_type,
+            "quantity": decimal_text(self.quantity),
+            "limitPrice": decimal_text(self.limit_price),
+            "stopPrice": decimal_text(self.stop_price),
+            "timeInForce": self.time_in_force,
+            "venue": venue_code,
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def actor_label(user: AbstractBaseUser) -> str:
+    return user.get_username()
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_PRICES_BY_TYPE = {
+    OrderType.MARKET: (False, False),
+    OrderType.LIMIT: (True, False),
+    OrderType.STOP: (False, True),
+    OrderType.STOP_LIMIT: (True, True),
+}
+
+
+def order_terms_validate(*, terms: OrderTerms) -> None:
+    """Raise InvalidInput (field-level) or OrderLimitExceeded if the terms can't be traded."""
+    errors: dict[str, list[str]] = {}
+    needs_limit, needs_stop = _PRICES_BY_TYPE[terms.order_type]
+    for field, needed, given in (
+        ("limit_price", needs_limit, terms.limit_price),
+        ("stop_price", needs_stop, terms.stop_price),
+    ):
+        if needed and given is None:
+            errors[field] = [f"Required for {terms.order_type} orders."]
+        elif not needed and given is not None:
+            errors[field] = [f"Not allowed for {terms.order_type} orders."]
+        elif given is not None and given <= 0:
+            errors[field] = ["Must be greater than zero."]
+    if terms.quantity <= 0:
+        errors["quantity"] = ["Must be greater than zero."]
+    if errors:
+        raise InvalidInput("The order is invalid; see details.", details=errors)
+
+    max_quantity = settings.OMS_MAX_ORDER_QUANTITY
+    if terms.quantity > max_quantity:
+        raise OrderLimitExceeded(
+            f"Quantity {terms.quantity} exceeds the per-order maximum of {max_quantity}.",
+            details={"quantity": [f"At most {max_quantity}."]},
+        )
+    # A MARKET order has no price to value it at; the quantity cap is what bounds it.
+    reference_price = terms.limit_price if terms.limit_price is not None else terms.stop_price
+    if reference_price is not None:
+        notional = terms.quantity * reference_price
+        max_notional = settings.OMS_MAX_ORDER_NOTIONAL
+        if notional > max_notional:
+            raise OrderLimitExceeded(
+                f"Notional {notional} exceeds the per-order maximum of {max_notional}.",
+                details={"quantity": [f"Quantity x price must be at most {max_notional}."]},
+            )
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+def _account_for(*, user: AbstractBaseUser, account_code: str) -> Account:
+    """The account the order is for, if the user may trade for it."""
+    if user.is_staff:
+        # Operators trade for any account; one they name for the first time comes into being.
+        if not sql.account_exists(account_code):
+            Account.objects.get_or_create(code=account_code)
+        return Account(code=account_code)
+    if not sql.account_held_by(account_code, user.pk):
+        raise AccountForbidden(f"You may not trade for account {account_code}.")
+    return Account(code=account_code)
+
+
+def _session_for(venue_code: str | None) -> VenueSession:
+    """The venue's session (with `halted`): one query for an order to a venue that trades.
+    The first order to the default venue creates it; an unknown venue is refused."""
+    venue_code = venue_code or settings.OMS_DEFAULT_VENUE
+    session = session_for_intake(venue_code=venue_code)
+    if session is None:
+        venue = _venue_for(venue_code)
+        session_get_or_create_for_venue(venue_code=venue.code)
+        session = session_for_intake(venue_code=venue.code)
+    return session
+
+
+def _venue_for(venue_code: str) -> Venue:
+    if venue_code == settings.OMS_DEFAULT_VENUE:
+        return venue_get_or_create_default()
+    try:
+        return Venue.objects.get(code=venue_code)
+    except Venue.DoesNotExist as exc:
+        raise UnknownVenue(
+            f"Unknown venue {venue_code}.", details={"venue": ["No such venue."]}
+        ) from exc
+
+
+def order_create(
+    *,
+    user: AbstractBaseUser,
+    account_code: str,
+    client_order_id: str,
+    terms: OrderTerms,
+    venue_code: str | None = None,
+) -> tuple[Order, bool]:
+    """Accept an order into the queue. Returns (order, created).
+
+    Idempotent on (account, client_order_id): a replay with the same terms returns the
+    original order with created=False; different terms raise DuplicateClientOrderId.
+    Concurrent duplicates meet at the unique constraint, so exactly one row is created.
+    """
+    account = _account_for(user=user, account_code=account_code)
+    session = _session_for(venue_code)
+    order_terms_validate(terms=terms)
+    fingerprint = terms.fingerprint(venue_code=session.venue_id)
+    try:
+        session_refuse_unless_accepting(session=session)
+    except VenueClosed:
+        # A replay of an order accepted while the venue was open still gets its answer.
+        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint=fingerprint), False
+    try:
+        with transaction.atomic():
+            order = Order.objects.create(
+                account=account,
+                client_order_id=client_order_id,
+                venue_id=session.venue_id,
+                status=OrderStatus.QUEUED,
+                request_fingerprint=fingerprint,
+                symbol=terms.symbol,
+                side=terms.side,
+                order_type=terms.order_type,
+                quantity=terms.quantity,
+                limit_price=terms.limit_price,
+                stop_price=terms.stop_price,
+                time_in_force=terms.time_in_force,
+            )
+            OrderEvent.objects.create(
+                order=order,
+                type=OrderEventType.CREATED,
+                to_status=OrderStatus.QUEUED,
+                actor=actor_label(user),
+            )
+            request_enqueue(order_id=order.pk, venue_code=order.venue_id, kind=RequestKind.NEW)
+    except IntegrityError:
+        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+        if existing is None:  # the conflict was some other constraint: not ours to hide
+            raise
+        return _replay(existing, fingerprint=fingerprint), False
+    return order, True
+
+
+def _replay(existing: Order, *, fingerprint: str) -> Order:
+    if existing.request_fingerprint != fingerprint:
+        raise DuplicateClientOrderId(
+            f"clientOrderId {existing.client_order_id} was already used for a different order.",
+            details={"orderId": str(existing.pk)},
+        )
+    return existing
