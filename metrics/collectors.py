@@ -17,6 +17,7 @@ from dispatch.models import RequestKind
 from metrics import selectors
 from orders.models import OrderStatus
 from sessions.models import SessionState
+from venues.models import FixSessionState
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,8 @@ class OmsCollector(Collector):
         depth = selectors.queue_depth_by_venue()
         family = GaugeMetricFamily(
             "oms_venue_queue_depth",
-            "Requests (NEW, MODIFY, CANCEL) waiting in the venue's queue, not yet claimed.",
+            "Requests (NEW, MODIFY, CANCEL, STATUS) waiting in the venue's queue, not yet "
+            "claimed.",
             labels=["venue"],
         )
         for venue in venues:
@@ -90,21 +92,50 @@ class OmsCollector(Collector):
         yield latency
 
     def _sessions(self, venues: list[str]) -> Iterator[Metric]:
-        states = selectors.session_state_by_venue()
-        family = GaugeMetricFamily(
+        rows = {row.venue: row for row in selectors.venue_sessions()}
+        state = GaugeMetricFamily(
             "oms_venue_session_state",
-            "1 for the venue session's current state, 0 for the others.",
+            "1 for the venue session's current state (as its FIX holder recorded it), 0 for "
+            "the others.",
             labels=["venue", "state"],
         )
+        desired = GaugeMetricFamily(
+            "oms_venue_session_desired",
+            "1 while the venue's session should be logged on (schedule or override), else 0.",
+            labels=["venue"],
+        )
+        fix_state = GaugeMetricFamily(
+            "oms_fix_session_state",
+            "1 for the venue's FIX session's current state, 0 for the others.",
+            labels=["venue", "state"],
+        )
+        sender = GaugeMetricFamily(
+            "oms_fix_next_sender_seq_num",
+            "The next MsgSeqNum the OMS sends to the venue, as last made durable.",
+            labels=["venue"],
+        )
+        target = GaugeMetricFamily(
+            "oms_fix_next_target_seq_num",
+            "The next MsgSeqNum the OMS expects from the venue, as last made durable.",
+            labels=["venue"],
+        )
         for venue in venues:
-            if venue not in states:  # a venue whose session is not set up yet
+            row = rows.get(venue)
+            if row is None:
                 continue
-            for state in SessionState.values:
-                family.add_metric([venue, state], 1 if states[venue] == state else 0)
-        yield family
+            if row.state is not None:  # a venue whose session is not set up yet has none
+                for value in SessionState.values:
+                    state.add_metric([venue, value], 1 if row.state == value else 0)
+                desired.add_metric([venue], 1 if row.desired == SessionState.LOGGED_ON else 0)
+            if row.fix_state is not None:
+                for value in FixSessionState.values:
+                    fix_state.add_metric([venue, value], 1 if row.fix_state == value else 0)
+                sender.add_metric([venue], row.next_sender_seq)
+                target.add_metric([venue], row.next_target_seq)
+        yield from (state, desired, fix_state, sender, target)
         yield GaugeMetricFamily(
             "oms_trading_halted",
-            "1 while the global kill switch stops all sending, else 0.",
+            "1 while the kill switch stops new orders and replaces, else 0.",
             value=1 if selectors.trading_halted() else 0,
         )
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "venues",
     "orders",
+    "executions",
     "sessions.apps.TradingSessionsConfig",
     "dispatch",
     "metrics",
@@ -195,23 +196,32 @@ OMS_DEFAULT_VENUE = env("OMS_DEFAULT_VENUE", default="XMOCK")
 OMS_THROTTLE_PER_SECOND = env.int("OMS_THROTTLE_PER_SECOND", default=100)
 OMS_MAX_ORDER_QUANTITY = Decimal(env.str("OMS_MAX_ORDER_QUANTITY", default="100000"))
 OMS_MAX_ORDER_NOTIONAL = Decimal(env.str("OMS_MAX_ORDER_NOTIONAL", default="1000000"))
-# How sessions and dispatch reach venues (venues/gateway.py): the mock exchange over HTTP.
-OMS_VENUE_GATEWAY = env("OMS_VENUE_GATEWAY", default="venues.gateway.HttpVenueGateway")
-OMS_EXCHANGE_URL = env("OMS_EXCHANGE_URL", default="http://127.0.0.1:9001")
-OMS_EXCHANGE_TIMEOUT_SECONDS = env.float("OMS_EXCHANGE_TIMEOUT_SECONDS", default=5.0)
+# FIX 4.4 to the venues (venues/fix/). New venues get these; each venue's own settings are
+# edited in the admin or with PUT/PATCH /api/v1/venues/{code}.
+OMS_FIX_HOST = env("OMS_FIX_HOST", default="127.0.0.1")
+OMS_FIX_PORT = env.int("OMS_FIX_PORT", default=9878)
 OMS_SENDER_COMP_ID = env("OMS_SENDER_COMP_ID", default="OMS")
+OMS_FIX_HEARTBEAT_SECONDS = env.int("OMS_FIX_HEARTBEAT_SECONDS", default=5)
+# The session holder's lease on a venue's FIX session; it renews it twice a second and
+# drops the connection itself when it cannot, before another holder may take over.
+OMS_FIX_LEASE_SECONDS = env.float("OMS_FIX_LEASE_SECONDS", default=10.0)
+OMS_FIX_LOGON_TIMEOUT_SECONDS = env.int("OMS_FIX_LOGON_TIMEOUT_SECONDS", default=5)
+# A scheduled logout waits this long, at most, for answers to what was already written.
+OMS_FIX_LOGOUT_WAIT_SECONDS = env.float("OMS_FIX_LOGOUT_WAIT_SECONDS", default=5.0)
+# Reconnects back off 1, 2, 4 ... seconds up to this.
+OMS_FIX_RECONNECT_MAX_SECONDS = env.float("OMS_FIX_RECONNECT_MAX_SECONDS", default=30.0)
+# QuickFIX's own session event lines (logons, resends, rejects) on stdout.
+OMS_FIX_LOG_EVENTS = env.bool("OMS_FIX_LOG_EVENTS", default=True)
+# A request written to a venue with no answer after this long has an unknown outcome: the
+# venue is asked (35=H). Also how long a claim's rate-limit slot stays valid, plus 1 s.
+OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS = env.float("OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS",
+                                                default=5.0)
 # The send limiter's window is 1 s plus this, for clocks that tick at slightly different
 # rates (the venue's and Redis's); exactness itself comes from dispatch/limiter.py's design.
 OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=2)
-# A claimed request with no recorded answer after this long is resent (same ids) by the sweeper.
-OMS_DISPATCH_RESEND_AFTER_SECONDS = env.int("OMS_DISPATCH_RESEND_AFTER_SECONDS", default=5)
 # New venues get a demo schedule open all day (UTC) so a fresh install trades at once;
 # off: 09:30-16:00 America/New_York, Monday to Friday.
 OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
-# A logon/logout unanswered this long is taken over by the next reconcile.
-OMS_SESSION_LEASE_SECONDS = env.int("OMS_SESSION_LEASE_SECONDS", default=30)
-# After a failed logon/logout, the next attempt waits this long.
-OMS_SESSION_RETRY_SECONDS = env.int("OMS_SESSION_RETRY_SECONDS", default=5)
 
 # --- Metrics --------------------------------------------------------------------------------
 # Bearer token Prometheus must send to /metrics. Unset, /metrics is open to anyone who can

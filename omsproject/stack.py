@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +28,8 @@ import redis
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
+
+from omsproject.secret_files import secret_file_value
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -41,28 +43,6 @@ log = logging.getLogger("oms.stack")
 
 
 # --- local environment ----------------------------------------------------------------------
-
-
-def secret_file_value(path: Path, *, generate: Callable[[], str]) -> str:
-    """The secret stored in `path`, generated (mode 0600) the first time it is asked for.
-
-    O_EXCL makes two processes that race on first use agree on one value: the loser reads
-    the winner's file instead of overwriting it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = generate()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        stored = path.read_text().strip()
-        if stored:
-            return stored
-        path.write_text(value + "\n")  # an empty file is a crash mid-write: fill it in
-        path.chmod(0o600)
-        return value
-    with os.fdopen(fd, "w") as f:
-        f.write(value + "\n")
-    return value
 
 
 def local_env_apply(env: dict[str, str] | os._Environ = os.environ) -> None:
@@ -80,11 +60,15 @@ def local_env_apply(env: dict[str, str] | os._Environ = os.environ) -> None:
         )
     env.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
     env.setdefault("PORT", "8000")
-    # The mock exchange serves the default venue, with the limit the OMS starts it on.
+    # The mock exchange serves the default venue over FIX where the OMS looks for it, with
+    # the limit the OMS starts it on; its HTTP port is for stats and its message log.
     env.setdefault("EXCHANGE_PORT", "9001")
+    env.setdefault("EXCHANGE_FIX_PORT", env.get("OMS_FIX_PORT") or "9878")
+    env.setdefault("OMS_FIX_PORT", env["EXCHANGE_FIX_PORT"])
     env.setdefault("EXCHANGE_VENUES", env.get("OMS_DEFAULT_VENUE") or "XMOCK")
+    env.setdefault("EXCHANGE_CLIENTS", env.get("OMS_SENDER_COMP_ID") or "OMS")
     env.setdefault("EXCHANGE_RATE_LIMIT", env.get("OMS_THROTTLE_PER_SECOND") or "100")
-    env.setdefault("OMS_EXCHANGE_URL", f"http://127.0.0.1:{env['EXCHANGE_PORT']}")
+    env.setdefault("EXCHANGE_STATE_DIR", str(VAR_DIR / "exchange"))
     # Children write into honcho's pipe: unbuffered, their lines show up as they happen.
     env.setdefault("PYTHONUNBUFFERED", "1")
 
@@ -226,6 +210,8 @@ def urls_print(env: dict[str, str] | os._Environ = os.environ) -> None:
         f"[oms] admin     {web}/admin/\n"
         f"[oms] health    {web}/healthz\n"
         f"[oms] Flower    http://127.0.0.1:{FLOWER_PORT}/  (user {user}, password {password})\n"
+        f"[oms] exchange  http://127.0.0.1:{env['EXCHANGE_PORT']}/stats  (FIX on port "
+        f"{env['EXCHANGE_FIX_PORT']})\n"
         "[oms] Ctrl-C stops everything.\n",
         flush=True,
     )

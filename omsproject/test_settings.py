@@ -13,8 +13,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 
 from omsproject.settings import *  # noqa: E402,F403
 
-# Tests that are not about the wire use a venue simulated in-process; the dispatch tests
-# that are start the real mock exchange and switch to HttpVenueGateway.
-OMS_VENUE_GATEWAY = os.environ.get("OMS_TEST_VENUE_GATEWAY", "venues.gateway.InProcessGateway")
+# QuickFIX's event lines would fill the test output.
+OMS_FIX_LOG_EVENTS = os.environ.get("OMS_FIX_LOG_EVENTS", "false") == "true"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user set-up only

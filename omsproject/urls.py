@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/v1/", include("orders.urls")),
     path("api/v1/", include("sessions.urls")),
     path("api/v1/", include("dispatch.urls")),
+    path("api/v1/", include("venues.urls")),
 ]
 
 handler400 = "omsproject.errors.json_bad_request"

@@ -1,22 +1,28 @@
 """/metrics reports what PostgreSQL and Redis hold, exactly, whichever process serves it."""
 
-import time
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from dispatch import services as dispatch_services
 from dispatch.limiter import wait_metric_keys
+from dispatch.limits import limiter_for
 from dispatch.models import VenueRequest
 from orders import services
 from orders.models import OrderStatus
-from sessions.services import session_reconcile, trading_halt_set
-from tests.dispatch.conftest import venue_live
+from sessions.services import (
+    session_reconcile,
+    session_record_logged_off,
+    session_update,
+    trading_halt_set,
+)
+from tests.dispatch.conftest import drain
 from tests.factories import make_order
 from tests.metrics.conftest import series
-from venues.gateway import InProcessGateway, VenueAnswer
+from tests.venues.inproc import InProcessVenue
+from venues.models import FixSessionState
+from venues.services import fix_session_acquire, fix_session_record
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +30,15 @@ NO_LABELS = frozenset()
 XMOCK = frozenset({("venue", "XMOCK")})
 
 
-def drain(**kwargs):
-    return dispatch_services.dispatch_drain(venue_code="XMOCK", **kwargs)
-
-
-class ScriptedLatencyVenue(InProcessGateway):
-    """The in-process venue, answering with round trips chosen by the test."""
+class ScriptedLatencyVenue(InProcessVenue):
+    """The in-process venue, its answers read after round trips chosen by the test."""
 
     def __init__(self, latencies_micros: list[int]):
+        super().__init__("XMOCK")
         self._latencies = iter(latencies_micros)
 
-    def send(self, venue_code: str, message: dict) -> VenueAnswer:
-        answer = super().send(venue_code, message)
-        return VenueAnswer(body=answer.body, latency_micros=next(self._latencies))
+    def latency_micros(self) -> int:
+        return next(self._latencies)
 
 
 # --- the format ---------------------------------------------------------------------------------
@@ -51,7 +53,9 @@ def test_metrics_is_prometheus_text_format(client):
     for family in ("oms_orders gauge", "oms_venue_queue_depth gauge",
                    "oms_venue_requests_sent_total counter",
                    "oms_venue_request_latency_seconds histogram",
-                   "oms_venue_session_state gauge", "oms_trading_halted gauge",
+                   "oms_venue_session_state gauge", "oms_venue_session_desired gauge",
+                   "oms_fix_session_state gauge", "oms_fix_next_sender_seq_num gauge",
+                   "oms_fix_next_target_seq_num gauge", "oms_trading_halted gauge",
                    "oms_limiter_waits_total counter", "oms_limiter_wait_seconds_total counter"):
         assert f"# TYPE {family}\n" in body
 
@@ -70,14 +74,13 @@ def test_prometheus_asking_for_openmetrics_gets_it(client):
 def test_orders_queue_depth_and_sends_are_the_databases_numbers(
     trader, in_process_venue, scrape
 ):
-    venue_live()
     live_cancelled, modified, acked, queue_cancelled = (
         make_order(user=trader, account_code="ACC-1") for _ in range(4)
     )
     services.order_cancel(order_id=queue_cancelled.pk, actor="trader")  # withdrawn, never sent
-    assert drain().sent == 3
+    assert drain(in_process_venue).claimed == 3
     services.order_cancel(order_id=live_cancelled.pk, actor="trader")  # a CANCEL goes out
-    assert drain().sent == 1
+    assert drain(in_process_venue).claimed == 1
     # Left in the queue: a MODIFY of a live order and a fresh order's NEW.
     services.order_modify(order_id=modified.pk, actor="trader", quantity=Decimal("5"))
     make_order(user=trader, account_code="ACC-1")
@@ -90,10 +93,10 @@ def test_orders_queue_depth_and_sends_are_the_databases_numbers(
     }
     assert series(samples, "oms_venue_queue_depth") == {"XMOCK": 2}
     assert series(samples, "oms_venue_requests_sent_total", venue="XMOCK") == {
-        "NEW": 3, "MODIFY": 0, "CANCEL": 1,
+        "NEW": 3, "MODIFY": 0, "CANCEL": 1, "STATUS": 0,
     }
     # The histogram agrees with the requests' own latencies, bucket by bucket.
-    for kind in ("NEW", "MODIFY", "CANCEL"):
+    for kind in ("NEW", "MODIFY", "CANCEL", "STATUS"):
         latencies = list(
             VenueRequest.objects.filter(kind=kind, latency_micros__isnull=False)
             .values_list("latency_micros", flat=True)
@@ -103,7 +106,7 @@ def test_orders_queue_depth_and_sends_are_the_databases_numbers(
         for bound, count in buckets.items():
             limit = float(bound) * 1_000_000
             assert count == sum(1 for micros in latencies if micros <= limit), (kind, bound)
-        assert buckets["+Inf"] == len(latencies) == {"NEW": 3, "MODIFY": 0, "CANCEL": 1}[kind]
+        assert buckets["+Inf"] == len(latencies) == {"NEW": 3, "CANCEL": 1}.get(kind, 0)
         labels = frozenset({("venue", "XMOCK"), ("kind", kind)})
         assert samples["oms_venue_request_latency_seconds_count"][labels] == len(latencies)
         assert samples["oms_venue_request_latency_seconds_sum"][labels] == pytest.approx(
@@ -112,11 +115,10 @@ def test_orders_queue_depth_and_sends_are_the_databases_numbers(
 
 
 def test_each_answer_falls_in_the_bucket_of_its_upper_bound(trader, in_process_venue, scrape):
-    venue_live()
     for _ in range(5):
         make_order(user=trader, account_code="ACC-1")
 
-    drain(gateway=ScriptedLatencyVenue([500, 501, 1000, 250_000, 6_000_000]))
+    drain(ScriptedLatencyVenue([500, 501, 1000, 250_000, 6_000_000]))
     samples = scrape()
 
     buckets = series(samples, "oms_venue_request_latency_seconds_bucket",
@@ -136,49 +138,66 @@ def test_each_answer_falls_in_the_bucket_of_its_upper_bound(trader, in_process_v
 def test_session_state_is_one_for_the_current_state_and_the_halt_shows(
     in_process_venue, scrape
 ):
-    venue_live()
-
     samples = scrape()
     assert series(samples, "oms_venue_session_state", venue="XMOCK") == {
         "LOGGED_OUT": 0, "LOGGING_ON": 0, "LOGGED_ON": 1, "LOGGING_OFF": 0,
     }
+    assert series(samples, "oms_venue_session_desired") == {"XMOCK": 1}
     assert samples["oms_trading_halted"] == {NO_LABELS: 0}
 
+    # The kill switch keeps the session logged on: cancels must still reach the venue.
     trading_halt_set(halted=True, reason="metrics test", actor="ops")
-    session_reconcile(venue_code="XMOCK")  # the halt logs the venue out
+    samples = scrape()
+    assert samples["oms_trading_halted"] == {NO_LABELS: 1}
+    assert series(samples, "oms_venue_session_state", venue="XMOCK")["LOGGED_ON"] == 1
 
+    session_update(venue_code="XMOCK", actor="ops", override="CLOSED")
+    session_reconcile(venue_code="XMOCK")  # the session should now be logged out...
+    samples = scrape()
+    assert series(samples, "oms_venue_session_desired") == {"XMOCK": 0}
+    assert series(samples, "oms_venue_session_state", venue="XMOCK")["LOGGED_ON"] == 1
+    session_record_logged_off(venue_code="XMOCK")  # ...and its holder says it is
     samples = scrape()
     assert series(samples, "oms_venue_session_state", venue="XMOCK") == {
         "LOGGED_OUT": 1, "LOGGING_ON": 0, "LOGGED_ON": 0, "LOGGING_OFF": 0,
     }
-    assert samples["oms_trading_halted"] == {NO_LABELS: 1}
+
+
+def test_each_venues_fix_session_shows_its_state_and_sequence_numbers(in_process_venue, scrape):
+    samples = scrape()
+    assert series(samples, "oms_fix_session_state", venue="XMOCK") == {
+        state: 1 if state == "DISCONNECTED" else 0 for state in FixSessionState.values}
+    assert series(samples, "oms_fix_next_sender_seq_num") == {"XMOCK": 1}
+    assert series(samples, "oms_fix_next_target_seq_num") == {"XMOCK": 1}
+
+    assert fix_session_acquire(venue_code="XMOCK", owner="holder-1", lease_seconds=10)
+    fix_session_record(venue_code="XMOCK", owner="holder-1", state=FixSessionState.LOGGED_ON,
+                       next_sender=42, next_target=17)
+
+    samples = scrape()
+    assert series(samples, "oms_fix_session_state", venue="XMOCK") == {
+        state: 1 if state == "LOGGED_ON" else 0 for state in FixSessionState.values}
+    assert series(samples, "oms_fix_next_sender_seq_num") == {"XMOCK": 42}
+    assert series(samples, "oms_fix_next_target_seq_num") == {"XMOCK": 17}
 
 
 # --- rate-limit waits (Redis) -------------------------------------------------------------------
 
 
-def test_waits_for_a_rate_limit_slot_are_counted_per_venue(
-    trader, in_process_venue, limiter_redis, scrape
-):
+def test_waits_for_a_rate_limit_slot_are_counted_per_venue(limiter_redis, scrape):
     assert scrape()["oms_limiter_waits_total"] == {XMOCK: 0}
-    venue_live(limit=2)
-    for _ in range(5):
-        make_order(user=trader, account_code="ACC-1")
+    limiter = limiter_for("XMOCK")
+    # One send under way, answered: the next waits for the window to move past it.
+    limiter.complete(limiter.acquire(limit=1, window_ms=300, timeout=1))
+    assert limiter.acquire(limit=1, window_ms=300, timeout=2) is not None
 
-    started = time.monotonic()
-    assert drain().sent == 5
-    elapsed = time.monotonic() - started
     samples = scrape()
 
-    waits = samples["oms_limiter_waits_total"][XMOCK]
-    waited_seconds = samples["oms_limiter_wait_seconds_total"][XMOCK]
-    # The 3rd and 5th sends wait a whole window for a slot; the 4th may wait a moment for the
-    # 2nd send's entry to age out. Once per send that waited, not once per poll of Redis.
-    assert 2 <= waits <= 3
-    assert 1.5 < waited_seconds < elapsed
     waits_key, seconds_key = wait_metric_keys("XMOCK")
-    assert int(limiter_redis.get(waits_key)) == waits
-    assert float(limiter_redis.get(seconds_key)) == pytest.approx(waited_seconds)
+    assert samples["oms_limiter_waits_total"][XMOCK] == int(limiter_redis.get(waits_key)) == 1
+    assert samples["oms_limiter_wait_seconds_total"][XMOCK] == pytest.approx(
+        float(limiter_redis.get(seconds_key)))
+    assert 0.2 < samples["oms_limiter_wait_seconds_total"][XMOCK] < 1
     assert samples["oms_metrics_redis_up"] == {NO_LABELS: 1}
 
 

@@ -15,8 +15,9 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from orders.models import Order
-from tests.dispatch.workers import database_url_for_workers
-from tests.faults.harness import TcpProxy, WebServer, print_numbers
+from tests.system.books import print_numbers
+from tests.system.processes import WebServer, database_url
+from tests.tcpproxy import TcpProxy
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -40,14 +41,15 @@ def _assert_503(response: httpx.Response) -> None:
 
 
 @pytest.fixture
-def web_through_proxy(fault_system, tmp_path):
+def web_through_proxy(system_factory, tmp_path):
+    system = system_factory()
     db = connection.settings_dict
     proxy = TcpProxy((db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)))
     proxy.start()
-    url = database_url_for_workers().replace(
+    url = database_url().replace(
         f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}", f"127.0.0.1:{proxy.port}")
     assert f":{proxy.port}/" in url, url
-    web = WebServer(tmp_path, {**fault_system.celery.env(), "DATABASE_URL": url})
+    web = WebServer(tmp_path, {**system.oms.env(), "DATABASE_URL": url})
     try:
         web.start()
         yield web, proxy
@@ -82,7 +84,8 @@ def test_database_unreachable_answers_503_and_recovers(web_through_proxy, trader
     health = api.get("/healthz")
     assert health.status_code == 503
     assert health.json() == {"status": "unavailable",
-                             "checks": {"database": "unavailable", "broker": "ok"}}
+                             "checks": {"database": "unavailable", "broker": "ok"},
+                             "venues": {}}
     # Not an API route: Django's own handlers, still JSON, never an HTML 500 page.
     unknown = api.get("/api/v1/no-such-thing")
     assert unknown.status_code in (404, 503) and unknown.headers["content-type"].startswith(
