@@ -21,7 +21,9 @@ _WEEKDAY_CHOICES = [
     (1, "Monday"), (2, "Tuesday"), (3, "Wednesday"), (4, "Thursday"), (5, "Friday"),
     (6, "Saturday"), (7, "Sunday"),
 ]
-_SCHEDULE_FIELDS = ("time_zone", "open_time", "close_time", "weekdays", "holidays")
+_SCHEDULE_FIELDS = (
+    "time_zone", "open_time", "close_time", "weekdays", "holidays", "calendar",
+)
 
 
 class SessionEventInline(ReadOnlyTabularInline):
@@ -86,8 +88,8 @@ class VenueSessionAdminForm(forms.ModelForm):
 class VenueSessionAdmin(admin.ModelAdmin):
     form = VenueSessionAdminForm
     list_display = [
-        "venue", "state", "desired", "override", "accepting_orders", "time_zone", "open_time",
-        "close_time", "weekdays", "next_open", "next_close", "state_changed_at",
+        "venue", "state", "desired", "override", "accepting_orders", "calendar", "time_zone",
+        "open_time", "close_time", "weekdays", "next_open", "next_close", "state_changed_at",
     ]
     list_filter = ["state", "desired", "override", "time_zone"]
     search_fields = ["venue__code", "venue__name"]

@@ -23,6 +23,7 @@ _SCHEDULE_FIELDS = {
     "closeTime": "close_time",
     "weekdays": "weekdays",
     "holidays": "holidays",
+    "calendar": "calendar",
 }
 
 

@@ -78,6 +78,11 @@ class VenueSession(models.Model):
         validators=[validate_holidays],
         help_text="Local dates (YYYY-MM-DD) on which the window does not open.",
     )
+    calendar = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text="An exchange calendar (XNYS, XLON, ...): its sessions, holidays and early "
+        "closes replace the times and weekdays above; empty uses them.",
+    )
     override = models.CharField(
         max_length=6,
         choices=SessionOverride.choices,
@@ -127,6 +132,7 @@ class VenueSession(models.Model):
             close_time=_as_time(self.close_time),
             weekdays=frozenset(self.weekdays),
             holidays=frozenset(date.fromisoformat(day) for day in self.holidays),
+            calendar=self.calendar,
         )
 
 

@@ -17,6 +17,11 @@ Rules:
   hour) means its first occurrence (fold=0). Should these rules make a day's close fall at or
   before its open (open 02:30 -> 03:30, close 03:15), that day has no window.
 - Windows that touch or overlap after conversion are one continuous window.
+- A schedule that names an exchange calendar (`calendar`, e.g. XNYS) takes its windows from
+  it instead (sessions/calendars.py): each session's own open and close, so holidays and
+  early closes come with the calendar, and a lunch break splits a session into two windows;
+  the hand-typed times and weekdays are then not used, the holidays still are (extra
+  closures), and local dates are the calendar's.
 - The search is bounded: nothing is looked for more than HORIZON_DAYS ahead, so a schedule
   with no trading day (or a year of holidays) answers None rather than looping.
 """
@@ -25,6 +30,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sessions.calendars import calendar_time_zone, calendar_windows
 
 HORIZON_DAYS = 370
 # A window opened on local date D can still be open on D+1 (overnight). Starting two days
@@ -39,9 +46,12 @@ class Schedule:
     close_time: time
     weekdays: frozenset[int]  # ISO weekday numbers, Monday=1 ... Sunday=7
     holidays: frozenset[date] = frozenset()
+    calendar: str = ""  # an exchange calendar's name; empty: the hand-typed window above
 
     @property
     def zone(self) -> ZoneInfo:
+        if self.calendar:
+            return ZoneInfo(calendar_time_zone(self.calendar))
         return ZoneInfo(self.time_zone)
 
     @property
@@ -76,8 +86,21 @@ def is_trading_day(schedule: Schedule, day: date) -> bool:
     return day.isoweekday() in schedule.weekdays and day not in schedule.holidays
 
 
+def windows_on(schedule: Schedule, day: date) -> list[Window]:
+    """The windows that open on local date `day`: none, one, or (a calendar's session with
+    a lunch break) two."""
+    if schedule.calendar:
+        if day in schedule.holidays:
+            return []
+        return [Window(session_date=day, open_at=open_at, close_at=close_at)
+                for open_at, close_at in calendar_windows(schedule.calendar, day)]
+    window = window_on(schedule, day)
+    return [] if window is None else [window]
+
+
 def window_on(schedule: Schedule, day: date) -> Window | None:
-    """The window that opens on local date `day`, or None if the venue does not open then."""
+    """The hand-typed window that opens on local date `day`, or None if the venue does not
+    open then."""
     if not is_trading_day(schedule, day):
         return None
     zone = schedule.zone
@@ -91,9 +114,7 @@ def window_on(schedule: Schedule, day: date) -> Window | None:
 
 def _windows_from(schedule: Schedule, first_day: date, days: int) -> Iterator[Window]:
     for offset in range(days):
-        window = window_on(schedule, first_day + timedelta(days=offset))
-        if window is not None:
-            yield window
+        yield from windows_on(schedule, first_day + timedelta(days=offset))
 
 
 def _merged(windows: Iterable[Window]) -> Iterator[Window]:
@@ -154,10 +175,10 @@ def last_close(schedule: Schedule, now: datetime) -> datetime | None:
     tomorrow = now.astimezone(schedule.zone).date() + timedelta(days=1)
     # Windows are scanned newest first; a later opening date never closes earlier.
     for offset in range(HORIZON_DAYS + 2):
-        window = window_on(schedule, tomorrow - timedelta(days=offset))
-        if window is None or window.close_at > now:
-            continue
-        if schedule_status(schedule, window.close_at).is_open:
-            continue  # the next window had already opened: no close happened here
-        return window.close_at
+        for window in reversed(windows_on(schedule, tomorrow - timedelta(days=offset))):
+            if window.close_at > now:
+                continue
+            if schedule_status(schedule, window.close_at).is_open:
+                continue  # the next window had already opened: no close happened here
+            return window.close_at
     return None

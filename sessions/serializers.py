@@ -20,6 +20,11 @@ class ScheduleOutput(serializers.Serializer):
     holidays = serializers.ListField(
         child=serializers.DateField(), help_text="Local dates the window does not open."
     )
+    calendar = serializers.CharField(
+        allow_blank=True,
+        help_text="An exchange calendar (XNYS, XLON, ...) whose sessions, holidays and early "
+        "closes replace openTime, closeTime and weekdays; empty: those apply.",
+    )
 
 
 class SessionOutput(serializers.Serializer):
@@ -89,6 +94,11 @@ class ScheduleInput(StrictSerializer):
     )
     holidays = serializers.ListField(
         child=serializers.DateField(), required=False, allow_empty=True, max_length=1000
+    )
+    calendar = serializers.CharField(
+        max_length=16, required=False, allow_blank=True,
+        help_text='An exchange calendar\'s name (XNYS, XLON, ...), or "" for the hand-typed '
+        "window.",
     )
 
 

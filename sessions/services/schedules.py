@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from omsproject.errors import InvalidInput
+from sessions.calendars import calendar_exists
 from sessions.errors import VenueNotFound
 from sessions.locks import lock_session
 from sessions.models import SessionEvent, SessionEventType, SessionOverride, VenueSession
@@ -28,6 +29,7 @@ def session_default_schedule() -> dict:
             "close_time": time(23, 59, 59),
             "weekdays": list(ALL_WEEKDAYS),
             "holidays": [],
+            "calendar": "",
         }
     return {
         "time_zone": "America/New_York",
@@ -35,6 +37,7 @@ def session_default_schedule() -> dict:
         "close_time": time(16, 0),
         "weekdays": [1, 2, 3, 4, 5],
         "holidays": [],
+        "calendar": "",
     }
 
 
@@ -72,6 +75,7 @@ def _editable_data(session: VenueSession) -> dict:
         "close_time": _as_time(session.close_time).isoformat(),
         "weekdays": list(session.weekdays),
         "holidays": list(session.holidays),
+        "calendar": session.calendar,
     }
 
 
@@ -86,6 +90,7 @@ def session_schedule_clean(
     close_time: time,
     weekdays,
     holidays,
+    calendar: str = "",
 ) -> dict:
     """Check a schedule and return it normalised; raise InvalidInput with per-field errors.
 
@@ -123,6 +128,11 @@ def session_schedule_clean(
     except (TypeError, ValueError):
         errors["holidays"] = ["A list of local dates, YYYY-MM-DD."]
 
+    calendar = "" if calendar is None else str(calendar).strip()
+    if calendar and not calendar_exists(calendar):
+        errors["calendar"] = [f"{calendar!r} is not an exchange calendar's name (XNYS, XLON, "
+                              "...; see exchange_calendars.get_calendar_names())."]
+
     if errors:
         raise InvalidInput("The session schedule is invalid; see details.", details=errors)
     return {
@@ -131,6 +141,7 @@ def session_schedule_clean(
         "close_time": close_time,
         "weekdays": clean_weekdays,
         "holidays": [day.isoformat() for day in sorted(clean_holidays)],
+        "calendar": calendar,
     }
 
 
@@ -147,6 +158,7 @@ def session_update(
     close_time: time | object = _UNSET,
     weekdays: list[int] | object = _UNSET,
     holidays: list[date | str] | object = _UNSET,
+    calendar: str | object = _UNSET,
 ) -> VenueSession:
     """An operator changes a venue's override and/or schedule; what is not given is kept.
 
@@ -168,6 +180,7 @@ def session_update(
             "close_time": close_time,
             "weekdays": weekdays,
             "holidays": holidays,
+            "calendar": calendar,
         }
         schedule = session_schedule_clean(
             **{

@@ -37,6 +37,7 @@ def test_any_signed_in_user_lists_the_sessions(xnys, client_api):
             "closeTime": "16:00:00",
             "weekdays": [1, 2, 3, 4, 5],
             "holidays": ["2025-12-25"],
+            "calendar": "",
         },
         "state": "LOGGED_OUT",
         "stateChangedAt": session["stateChangedAt"],
@@ -162,6 +163,7 @@ def test_operator_changes_the_schedule(xnys, staff_api):
         "closeTime": "18:00:00",
         "weekdays": [1, 2, 3, 4, 5, 6],
         "holidays": ["2025-12-25"],  # not given, so kept
+        "calendar": "",
     }
     assert body["isOpen"] is True
     assert body["nextClose"] == "2025-03-08T18:00:00Z"
@@ -189,6 +191,8 @@ def test_client_may_not_change_a_session(xnys, client_api):
         {"schedule": {"weekdays": [0]}},
         {"schedule": {"holidays": ["25/12/2025"]}},
         {"schedule": {"closingTime": "17:00"}},
+        {"schedule": {"calendar": "XNAS-ISH"}},
+        {"schedule": {"calendar": "xnys"}},
     ],
 )
 def test_invalid_patch_is_400_and_changes_nothing(xnys, staff_api, payload):
