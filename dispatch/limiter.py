@@ -25,19 +25,31 @@ clocks, or a send delayed between grant and wire, break the limit as the venue c
 stamps), and its windows are whole seconds.
 
 Redis restart: the entries are gone, and an empty log would let L more sends through at
-once. A marker key records when this limiter's state began; when it is missing (a new or
-restarted Redis) nothing is granted for one window plus the longest a send may stay
-unanswered, so whatever was sent before the restart has left any window.
+once; a Redis restored from an older snapshot, or a replica promoted, has a log that misses
+the latest sends. A marker key records which Redis (its `run_id`, which changes at every
+start, read by the script itself) this limiter's state began in, and when. When the marker
+is missing or names another run_id, the log cannot be trusted: nothing is granted until
+every send made before could have left any window, that is one window plus the longest a
+send may stay unanswered after the last slot was granted. When the last grant was long ago
+(a first start, a restart after a quiet night) that costs nothing. The last grant comes from
+the caller's durable record (`last_grant_age`: dispatch passes the age of the venue's latest
+claim in PostgreSQL, made while its claim lock is held, so no claim is half done); without
+one, the whole cool-down applies.
 """
 
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 
 logger = logging.getLogger(__name__)
+
+# The last grant's age is read off timestamps that workers' clocks wrote; hosts are expected
+# to agree within this much (NTP keeps them within milliseconds), and it is taken off.
+CLOCK_SKEW_SECONDS = 1.0
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -45,12 +57,23 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local pending = tonumber(ARGV[3])
-local born = redis.call('GET', KEYS[2])
-if not born then
-  redis.call('SET', KEYS[2], string.format('%.0f', now))
-  return {0, window + pending}
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+local marker = redis.call('GET', KEYS[2])
+local born = nil
+if marker then
+  local marker_run, marker_born = string.match(marker, '^(%w+):(%d+)$')
+  if marker_run == run_id then born = tonumber(marker_born) end
 end
-born = tonumber(born)
+if not born then
+  -- A new Redis, a restarted one, or one restored from another run: the log may lack sends.
+  local quiet = tonumber(ARGV[7])
+  if quiet < 0 then
+    return {2}  -- the caller looks up how long ago its last slot was granted, and asks again
+  end
+  local guard = math.max(window + pending - quiet, 0)
+  born = now - window - pending + guard
+  redis.call('SET', KEYS[2], run_id .. ':' .. string.format('%.0f', born))
+end
 if now - born < window + pending then
   return {0, born + window + pending - now}
 end
@@ -109,8 +132,12 @@ class SlidingWindowLimiter:
     completed nor released (the sender died) counts for `pending_ms` and then ages out.
     """
 
-    def __init__(self, client: redis.Redis, *, key: str, pending_ms: int):
+    def __init__(self, client: redis.Redis, *, key: str, pending_ms: int,
+                 last_grant_age: Callable[[], float | None] | None = None):
+        """`last_grant_age`: seconds since this key's latest slot was granted, from a record
+        that outlives Redis (None: never); asked only when Redis's state is new."""
         self._client = client
+        self._last_grant_age = last_grant_age
         self._log_key = f"oms:limiter:{key}:log"
         self._born_key = f"oms:limiter:{key}:born"
         self._waits_key, self._wait_seconds_key = wait_metric_keys(key)
@@ -135,11 +162,12 @@ class SlidingWindowLimiter:
     ) -> tuple[list[Slot], float]:
         """One attempt at up to `count` slots: (1 to count slots, 0) or ([], seconds until
         one may be free)."""
-        granted, *values = self._acquire(
-            keys=[self._log_key, self._born_key, self._waits_key, self._wait_seconds_key],
-            args=[limit, window_ms * 1000, self._pending_us, secrets.token_hex(6),
-                  int(waited * 1_000_000), count],
-        )
+        keys = [self._log_key, self._born_key, self._waits_key, self._wait_seconds_key]
+        args = [limit, window_ms * 1000, self._pending_us, secrets.token_hex(6),
+                int(waited * 1_000_000), count]
+        granted, *values = self._acquire(keys=keys, args=[*args, -1])
+        if granted == 2:  # Redis's state is new: how long has it been quiet?
+            granted, *values = self._acquire(keys=keys, args=[*args, self._quiet_us()])
         if granted:
             return [Slot(v.decode() if isinstance(v, bytes) else v) for v in values], 0.0
         return [], max(int(values[0]), 0) / 1_000_000
@@ -173,6 +201,16 @@ class SlidingWindowLimiter:
             # Waking when the oldest send leaves the window keeps the limit used; the floor
             # keeps many waiting workers from spinning on Redis.
             time.sleep(min(max(wait, 0.0005), remaining))
+
+    def _quiet_us(self) -> int:
+        """Microseconds since the last slot was granted, as the durable record says; 0 when
+        there is no record to ask (the whole cool-down applies)."""
+        if self._last_grant_age is None:
+            return 0
+        age = self._last_grant_age()
+        if age is None:  # never granted: nothing can be in any window
+            return 10**15
+        return max(int((age - CLOCK_SKEW_SECONDS) * 1_000_000), 0)
 
     def _count_wait(self, seconds: float) -> None:
         # A wait that ended without a slot, for /metrics (metrics/collectors.py); a granted

@@ -5,6 +5,7 @@ from functools import lru_cache
 import redis
 from django.conf import settings
 
+from dispatch import sql
 from dispatch.limiter import SlidingWindowLimiter
 
 
@@ -20,8 +21,11 @@ def slot_seconds() -> float:
 
 
 def limiter_for(venue_code: str) -> SlidingWindowLimiter:
+    # A Redis that lost the log asks PostgreSQL when the venue last got a slot, so a first
+    # start, or a restart after a quiet spell, sends at once (dispatch/limiter.py).
     return SlidingWindowLimiter(redis_client(), key=venue_code,
-                                pending_ms=int(slot_seconds() * 1000))
+                                pending_ms=int(slot_seconds() * 1000),
+                                last_grant_age=lambda: sql.seconds_since_last_claim(venue_code))
 
 
 def window_ms() -> int:

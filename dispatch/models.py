@@ -94,6 +94,9 @@ class VenueRequest(models.Model):
                 name="venuerequest_in_flight",
             ),
             models.Index(fields=["venue", "kind", "responded_at"]),
+            # The venue's latest claim, asked when Redis lost the limiter's log
+            # (dispatch/limiter.py): one index lookup however long the history.
+            models.Index(fields=["venue", "claimed_at"], name="venuerequest_last_claim"),
         ]
 
     def __str__(self) -> str:

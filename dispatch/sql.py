@@ -8,6 +8,7 @@ and imports nothing of it.
 from functools import lru_cache
 
 from django.db import connection
+from django.utils import timezone
 
 from dispatch.models import RequestKind, RequestState, VenueRequest
 
@@ -30,6 +31,15 @@ def lock_venue_queue(venue_code: str) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"oms.claim.{venue_code}"])
+
+
+def seconds_since_last_claim(venue_code: str) -> float | None:
+    """How long ago the venue's latest request was claimed (a send slot granted), by this
+    host's clock; None if none ever was. Called inside the claim's transaction, after
+    lock_venue_queue: no other claim of the venue is half done."""
+    last = (VenueRequest.objects.filter(venue_id=venue_code, claimed_at__isnull=False)
+            .order_by("-claimed_at").values_list("claimed_at", flat=True).first())
+    return None if last is None else (timezone.now() - last).total_seconds()
 
 
 @lru_cache(maxsize=None)

@@ -53,6 +53,13 @@ def operator_api(operator):
 EXCHANGE_VENUES = ("XMOCK", "XFAST", "XSLOW")
 
 
+def limiter_born_long_ago(client: redis.Redis, venue_code: str) -> None:
+    """Mark the venue's limiter as begun at the epoch in this Redis's life: no start-up
+    cool-down, whatever the database says about recent sends (dispatch/limiter.py)."""
+    run_id = client.info("server")["run_id"]
+    client.set(f"oms:limiter:{venue_code}:born", f"{run_id}:0")
+
+
 @pytest.fixture
 def limiter_redis():
     """The test Redis, emptied, with every venue's limiter long past its start-up window
@@ -60,6 +67,6 @@ def limiter_redis():
     client = redis.Redis.from_url(settings.REDIS_URL)
     client.flushdb()
     for venue in EXCHANGE_VENUES:
-        client.set(f"oms:limiter:{venue}:born", 0)
+        limiter_born_long_ago(client, venue)
     yield client
     client.flushdb()

@@ -215,3 +215,34 @@ def test_a_claim_waiting_for_a_slot_holds_up_no_halt_and_no_logout(trader, limit
     took = time.monotonic() - started
     claiming.join(10)
     assert took < 0.5, took
+
+
+def _lose_the_limiters_log(client) -> None:
+    """A Redis restart without persistence: the limiter's log and marker are gone."""
+    client.delete("oms:limiter:XMOCK:log", "oms:limiter:XMOCK:born")
+
+
+def test_after_a_fresh_start_the_first_order_goes_out_at_once(trader, in_process_venue,
+                                                              limiter_redis):
+    """No send of the venue in the database: an empty limiter log is the truth, no
+    cool-down (the demo's first order used to wait ~7 s)."""
+    _lose_the_limiters_log(limiter_redis)
+    make_order(user=trader, account_code="ACC-1")
+
+    result = drain(in_process_venue, budget=0.2)
+
+    assert (result.claimed, result.stopped) == (1, "empty")
+
+
+def test_after_a_restart_that_lost_recent_sends_claims_wait_for_them_to_age_out(
+        trader, in_process_venue, limiter_redis):
+    first = make_order(user=trader, account_code="ACC-1")
+    drain(in_process_venue)
+    assert VenueRequest.objects.get(order=first).claimed_at is not None
+    _lose_the_limiters_log(limiter_redis)  # the send just made is not in the log any more
+    make_order(user=trader, account_code="ACC-1")
+
+    result = drain(in_process_venue, budget=0.2)
+
+    assert (result.claimed, result.stopped) == (0, "budget")
+    assert limiter_redis.get("oms:limiter:XMOCK:born")  # the cool-down has begun

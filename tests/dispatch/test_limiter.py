@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bench.windows import most_in_any_window
-from dispatch.limiter import SlidingWindowLimiter
+from dispatch.limiter import CLOCK_SKEW_SECONDS, SlidingWindowLimiter
 
 KEY = "XMOCK"  # limiter_redis marks its limiter long past the start-up window
 PENDING_MS = 100  # how long a send with no answer keeps counting, in these tests
@@ -180,8 +180,7 @@ def test_a_fresh_or_restarted_redis_grants_nothing_for_a_window_and_a_send_time(
     # Sends just before the restart: a full window's worth.
     assert all(limiter.try_acquire(limit=limit, window_ms=window_ms)[0] for _ in range(limit))
 
-    # What a Redis restart without persistence leaves of the limiter: nothing.
-    limiter_redis.delete(f"oms:limiter:{KEY}:log", f"oms:limiter:{KEY}:born")
+    _lose_the_log(limiter_redis)  # and no durable record of the last grant to ask
 
     started = time.monotonic()
     refused, wait = limiter.try_acquire(limit=limit, window_ms=window_ms)
@@ -205,6 +204,59 @@ def test_a_fresh_or_restarted_redis_grants_nothing_for_a_window_and_a_send_time(
     # After the cool-down the full limit is there again.
     more = [limiter.try_acquire(limit=limit, window_ms=window_ms)[0] for _ in range(limit)]
     assert sum(1 for s in more if s) == limit - 1
+
+
+def _lose_the_log(client) -> None:
+    """What a Redis restart without persistence leaves of the limiter: nothing."""
+    client.delete(f"oms:limiter:{KEY}:log", f"oms:limiter:{KEY}:born")
+
+
+@pytest.mark.parametrize("last_grant_age", [None, 3600.0], ids=["never", "an-hour-ago"])
+def test_a_fresh_redis_grants_at_once_when_the_record_says_nothing_was_sent_lately(
+        limiter_redis, last_grant_age):
+    asked = []
+
+    def age():
+        asked.append(True)
+        return last_grant_age
+
+    limiter = SlidingWindowLimiter(limiter_redis, key=KEY, pending_ms=PENDING_MS,
+                                   last_grant_age=age)
+    _lose_the_log(limiter_redis)
+
+    slots = [limiter.try_acquire(limit=3, window_ms=400)[0] for _ in range(4)]
+
+    assert [slot is not None for slot in slots] == [True, True, True, False]  # still L
+    assert len(asked) == 1  # the record is asked once per Redis life, not per grant
+
+
+def test_after_a_recent_grant_a_fresh_redis_waits_out_only_what_is_left(limiter_redis):
+    window_ms = 400
+    age = CLOCK_SKEW_SECONDS + 0.3  # granted 0.3 s ago, beyond the allowed clock skew
+    limiter = SlidingWindowLimiter(limiter_redis, key=KEY, pending_ms=PENDING_MS,
+                                   last_grant_age=lambda: age)
+    _lose_the_log(limiter_redis)
+
+    refused, wait = limiter.try_acquire(limit=3, window_ms=window_ms)
+
+    assert refused is None
+    assert wait == pytest.approx((window_ms + PENDING_MS) / 1000 - 0.3, abs=0.005)
+
+
+def test_a_redis_restored_from_another_run_is_not_trusted(limiter_redis):
+    """A snapshot or a promoted replica brings back a marker and a log that miss the latest
+    sends: the marker names another Redis run, so the cool-down applies."""
+    limit, window_ms = 3, 400
+    limiter = SlidingWindowLimiter(limiter_redis, key=KEY, pending_ms=PENDING_MS,
+                                   last_grant_age=lambda: CLOCK_SKEW_SECONDS)  # just now
+    limiter_redis.set(f"oms:limiter:{KEY}:born", "0123456789abcdef0123456789abcdef01234567:0")
+
+    refused, wait = limiter.try_acquire(limit=limit, window_ms=window_ms)
+
+    assert refused is None
+    assert wait == pytest.approx((window_ms + PENDING_MS) / 1000, abs=0.005)
+    run_id = limiter_redis.info("server")["run_id"]
+    assert limiter_redis.get(f"oms:limiter:{KEY}:born").decode().startswith(run_id + ":")
 
 
 def test_many_slots_at_once_are_granted_only_up_to_the_limit_and_counted_each(limiter_redis):

@@ -12,6 +12,7 @@ from dispatch import limits
 from dispatch.sweeper import dispatch_sweep
 from sessions.models import TradingHalt
 from sessions.services import session_reconcile, session_update
+from tests.conftest import limiter_born_long_ago
 from tests.system.processes import Exchange, OmsProcesses, RedisProcess, use_celery_broker
 from venues.services import venue_put
 
@@ -53,7 +54,7 @@ class System:
         session_update(venue_code=code, actor="tests", override="OPEN")
         session_reconcile(venue_code=code)
         client = self.redis_client()
-        client.set(f"oms:limiter:{code}:born", 0)  # no start-up cool-down: tests send at once
+        limiter_born_long_ago(client, code)  # no start-up cool-down: tests send at once
         client.close()
         return venue
 

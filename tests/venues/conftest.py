@@ -10,6 +10,7 @@ from dispatch.outbox import QueueOutbox
 from orders.services import OrderBooks
 from sessions.models import TradingHalt, VenueSession
 from sessions.services import session_reconcile, session_update
+from tests.conftest import limiter_born_long_ago
 from tests.venues.peer import PeerVenue
 from venues.fix.holder import SessionHolder
 from venues.models import FixSession
@@ -85,7 +86,7 @@ def peer():
 def fix_venue(peer, transactional_db, limiter_redis):
     """XPEER, forced open, pointing at the peer; heartbeats every second."""
     TradingHalt.objects.get_or_create(pk=TradingHalt.SINGLETON_PK)  # an earlier flush took it
-    limiter_redis.set(f"oms:limiter:{VENUE}:born", 0)
+    limiter_born_long_ago(limiter_redis, VENUE)
     venue, _ = venue_put(code=VENUE, actor="tests", fix_port=peer.port, heartbeat_seconds=1,
                          throttle_per_second=100)
     session_update(venue_code=VENUE, actor="tests", override="OPEN")

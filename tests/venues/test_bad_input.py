@@ -5,15 +5,16 @@ no order is lost or sent twice."""
 
 import pytest
 
+from dispatch.drain import dispatch_drain
 from executions.models import ExecutionReport
 from orders import services
 from orders.models import Order
 from sessions.services import session_reconcile, session_update
+from tests.conftest import limiter_born_long_ago
 from tests.factories import OperatorFactory, order_terms
 from tests.venues.conftest import VENUE, session_state, wait_until
 from tests.venues.rawpeer import RawVenue
 from venues.services import venue_put
-from dispatch.drain import dispatch_drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def raw(limiter_redis, transactional_db, holders):
     venue = RawVenue(venue=VENUE)
-    limiter_redis.set(f"oms:limiter:{VENUE}:born", 0)
+    limiter_born_long_ago(limiter_redis, VENUE)
     venue_put(code=VENUE, actor="tests", fix_port=venue.port, heartbeat_seconds=1)
     session_update(venue_code=VENUE, actor="tests", override="OPEN")
     session_reconcile(venue_code=VENUE)
