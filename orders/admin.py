@@ -5,6 +5,7 @@ from dispatch.admin import VenueRequestInline
 from omsproject.admin_inlines import ReadOnlyTabularInline
 from omsproject.errors import DomainError
 from orders import services
+from orders.admin_blotter import BlotterAdminMixin
 from orders.models import MODIFIABLE_STATUSES, Account, Order, OrderEvent, OrderStatus
 
 _EDITABLE = ("quantity", "limit_price", "stop_price")
@@ -49,7 +50,7 @@ class OrderAdminForm(forms.ModelForm):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(BlotterAdminMixin, admin.ModelAdmin):
     form = OrderAdminForm
     list_display = [
         "id", "client_order_id", "account", "symbol", "side", "order_type", "quantity",
