@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -53,6 +52,7 @@ from exchange.fix_acceptor import DOORBELL_COMP_ID, check_port_free
 from exchange.http_api import create_app
 from exchange.market_config import MARKET_OPTIONS, MarketConfig
 from exchange.quickfix_events import QuickfixEventLog
+from exchange.run_ids import next_run_id
 from exchange.service import Exchange
 
 logger = logging.getLogger("exchange")
@@ -196,22 +196,18 @@ def parse_config(
         parser.error(str(exc))
 
 
-def _run_id() -> str:
-    """Distinguishes this process's ExecIDs from an earlier run's: base-36 milliseconds."""
-    number, digits = time.time_ns() // 1_000_000, ""
-    while number:
-        number, digit = divmod(number, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
-    return digits
-
-
 async def serve(config: ExchangeConfig) -> int:
     try:
         config = replace(config, fix_port=check_port_free(config.fix_port))
     except OSError as exc:
         logger.error("cannot listen on FIX port %s: %s", config.fix_port, exc)
         return 1
-    exchange = Exchange(config, run_id=_run_id())
+    try:
+        run_id = next_run_id(config.state_dir)
+    except OSError as exc:
+        logger.error("cannot keep the run id in %s: %s", config.state_dir, exc)
+        return 1
+    exchange = Exchange(config, run_id=run_id)
     runner = web.AppRunner(
         create_app(exchange, summary_interval_s=config.summary_interval_s),
         access_log=None, handle_signals=False,
