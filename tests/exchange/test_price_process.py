@@ -30,13 +30,21 @@ def test_the_same_seed_gives_the_same_prices_and_another_seed_others() -> None:
 
 
 def test_orders_do_not_change_the_walk() -> None:
-    quiet, busy = market_venue(volatilityTicks=3), market_venue(volatilityTicks=3)
+    """Orders that trade (taking liquidity, drawing the fill probability's coin) leave the
+    price process exactly where it would have been without them."""
+    quiet = market_venue(volatilityTicks=3, fillProbability=0.5)
+    busy = market_venue(volatilityTicks=3, fillProbability=0.5)
     assert book_of(quiet) == book_of(busy)  # both markets made now, at the reference price
+    walks = [venue.market.markets.get("AAPL") for venue in (quiet, busy)]
     for n in range(30):
+        send(busy, order(f"T{n}", qty="60", price=None, ord_type="1", tif="3"))
+        send(busy, order(f"R{n}", qty="1000", price="100.00"))
         step(quiet)
-        send(busy, order(f"B{n}", qty="10", price="50.00"))  # far below: never fills
-        step(busy)
-        assert book_of(quiet) == book_of(busy)
+        step(busy)  # resting orders, reached now and then, draw the fill coin
+        assert walks[0].mid_ticks == walks[1].mid_ticks
+        assert walks[0]._rng.getstate() == walks[1]._rng.getstate()
+    assert len(busy.market.trades) > 30
+    assert any(t["liquidity"] == "MAKER" for t in busy.market.trades.as_json())
 
 
 def test_the_book_has_its_levels_on_ticks_around_the_last_with_sizes_around_depth() -> None:

@@ -40,6 +40,10 @@ def test_cumqty_leavesqty_and_avgpx_are_exact_decimals() -> None:
     assert reports[-1][6] == "100.0166778"
     assert average_price(Decimal(30005), Decimal(300)) == Decimal("100.01666667")
     assert average_price(Decimal("20002.5"), Decimal(200)) == Decimal("100.0125")
+    # Where a float would be off: 17 significant digits, and a tie broken to even.
+    big = Decimal("987654321.98765432")
+    assert average_price(big * 3, Decimal(3)) == big
+    assert average_price(Decimal("200.00000001"), Decimal(2)) == Decimal(100)
 
 
 def test_a_bust_on_a_live_order_gives_its_quantity_back_to_leaves() -> None:
@@ -113,11 +117,13 @@ def test_the_trade_log_equals_the_trade_reports_sent_and_exec_ids_are_never_reus
             report[12], report[60])  # fmt: skip
         assert row["side"] == {"1": "BUY", "2": "SELL"}[report[54]]
     bust = as_dict(venue.bust(log[0]["execId"]))
-    correction = as_dict(venue.correct(log[1]["execId"], Decimal(140), Decimal("100.02")))
+    correction = as_dict(venue.correct(log[1]["execId"], Decimal(140), Decimal("100.015")))
     log = venue.market.trades.as_json()
     assert (log[0]["busted"], log[0]["bustExecId"]) == (True, bust[17])
+    # A row is the trade as its 150=F reported it, and what became of it since.
+    assert (log[1]["lastQty"], log[1]["lastPx"]) == (trades(sent)[1][32], trades(sent)[1][31])
     assert log[1]["corrections"] == [{"execId": correction[17], "lastQty": "140",
-                                      "lastPx": "100.02", "commission": "0.42",
+                                      "lastPx": "100.015", "commission": "0.42",
                                       "transactTime": correction[60]}]  # fmt: skip
     exec_ids = [r[17] for r in sent] + [bust[17], correction[17]]
     assert len(set(exec_ids)) == len(exec_ids)
