@@ -78,6 +78,32 @@ def test_market_data_over_fix_a_snapshot_updates_and_a_reject() -> None:
         assert exchange.stop() == 0, exchange.output()
 
 
+def test_busts_and_corrections_over_fix_pass_the_fix_44_dictionary() -> None:
+    exchange = ExchangeProcess("--latency-ms", "0", "--market", "off")
+    try:
+        with Initiator(exchange.fix_port) as client:
+            client.wait_logged_on()
+            client.send("D", limit_order("B", "100", "10.00"))
+            client.answer_to("B")
+            for qty in ("30", "70"):
+                exchange.http("POST", "/venues/XMOCK/orders/B/fill", {"qty": qty, "price": "9.99"})
+            first, second = (t["execId"] for t in
+                             exchange.http("GET", "/venues/XMOCK/trades")["trades"])
+            exchange.http("POST", f"/venues/XMOCK/trades/{first}/bust")
+            exchange.http("POST", f"/venues/XMOCK/trades/{second}/correct",
+                          {"qty": "60", "price": "9.98"})  # fmt: skip
+            client.wait(lambda: len(reports_for(client, "B")) == 5)
+            reports = reports_for(client, "B")
+            assert [(m[150], m[39], m[14], m[151], m.get(19)) for m in reports] == [
+                ("0", "0", "0", "100", None), ("F", "1", "30", "70", None),
+                ("F", "2", "100", "0", None), ("H", "4", "70", "0", first),
+                ("G", "4", "60", "0", second)]
+            assert (reports[4][32], reports[4][31], reports[4][6], reports[4][12]) == (
+                "60", "9.98", "9.98", "-0.12")
+    finally:
+        assert exchange.stop() == 0, exchange.output()
+
+
 def snapshots(client: Initiator) -> list[Received]:
     return [m for m in client.app_messages() if m.msg_type == "W"]
 
