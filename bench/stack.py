@@ -140,6 +140,8 @@ class Stack:
             sys.executable, "-m", "exchange", "--host", "127.0.0.1",
             "--port", str(self.exchange_port), "--venue", VENUE,
             "--rate-limit", str(rate_limit), "--latency-ms", "1-3", "--summary-seconds", "0",
+            # The benchmarks measure intake and dispatch: orders rest, no fills, no market data.
+            "--market", "off",
         ])
         self._wait_http(f"{self.exchange_url}/healthz", "exchange")
 

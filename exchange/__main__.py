@@ -3,7 +3,10 @@
 Every option has an environment default (EXCHANGE_HOST, EXCHANGE_PORT, EXCHANGE_FIX_PORT,
 EXCHANGE_VENUES, EXCHANGE_CLIENTS, EXCHANGE_RATE_LIMIT, EXCHANGE_LATENCY_MS,
 EXCHANGE_REJECT_RATIO, EXCHANGE_TIME_ZONE, EXCHANGE_OPEN, EXCHANGE_CLOSE, EXCHANGE_SEED,
-EXCHANGE_LOG_CAP, EXCHANGE_SUMMARY_SECONDS, EXCHANGE_STATE_DIR); the command line wins.
+EXCHANGE_LOG_CAP, EXCHANGE_SUMMARY_SECONDS, EXCHANGE_STATE_DIR, and the market's:
+EXCHANGE_MARKET, EXCHANGE_SYMBOLS, EXCHANGE_TICK_SIZE, EXCHANGE_VOLATILITY_TICKS,
+EXCHANGE_LEVELS, EXCHANGE_DEPTH, EXCHANGE_TICK_MS, EXCHANGE_FILL_PROBABILITY,
+EXCHANGE_MAKER_FEE, EXCHANGE_TAKER_FEE); the command line wins.
 SIGTERM and SIGINT stop it cleanly with exit status 0.
 """
 
@@ -15,7 +18,6 @@ import logging
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +50,9 @@ from exchange.config import (
 )
 from exchange.fix_acceptor import DOORBELL_COMP_ID, check_port_free
 from exchange.http_api import create_app
+from exchange.market_config import MARKET_OPTIONS, MarketConfig
 from exchange.quickfix_events import QuickfixEventLog
+from exchange.run_ids import next_run_id
 from exchange.service import Exchange
 
 logger = logging.getLogger("exchange")
@@ -168,15 +172,21 @@ def parse_config(
     add("--summary-seconds", type=_seconds,
         default=env.get("EXCHANGE_SUMMARY_SECONDS", str(DEFAULT_SUMMARY_INTERVAL_S)),
         help="interval of the one-line summary on stdout; 0 disables it")  # fmt: skip
+    for option, variable, name, text in MARKET_OPTIONS:
+        add(option, dest=name, default=env.get(variable) or None, help=text,
+            metavar=option[2:].upper().replace("-", "_"))
     args = parser.parse_args(argv)
     try:
+        market = MarketConfig().updated({
+            name: getattr(args, name) for _, _, name, _ in MARKET_OPTIONS
+            if getattr(args, name) is not None})  # fmt: skip
         return ExchangeConfig(
             venues=_names(args.venues, env.get("EXCHANGE_VENUES", DEFAULT_VENUE)),
             clients=_names(args.clients, env.get("EXCHANGE_CLIENTS", DEFAULT_CLIENT)),
             venue=VenueConfig(
                 rate_limit=args.rate_limit, latency=args.latency_ms,
                 reject_ratio=args.reject_ratio, time_zone=args.time_zone,
-                open_time=args.open, close_time=args.close,
+                open_time=args.open, close_time=args.close, market=market,
             ),
             host=args.host, port=args.port, fix_port=args.fix_port,
             state_dir=args.state_dir, seed=args.seed, log_cap=args.log_cap,
@@ -186,22 +196,18 @@ def parse_config(
         parser.error(str(exc))
 
 
-def _run_id() -> str:
-    """Distinguishes this process's ExecIDs from an earlier run's: base-36 milliseconds."""
-    number, digits = time.time_ns() // 1_000_000, ""
-    while number:
-        number, digit = divmod(number, 36)
-        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
-    return digits
-
-
 async def serve(config: ExchangeConfig) -> int:
     try:
         config = replace(config, fix_port=check_port_free(config.fix_port))
     except OSError as exc:
         logger.error("cannot listen on FIX port %s: %s", config.fix_port, exc)
         return 1
-    exchange = Exchange(config, run_id=_run_id())
+    try:
+        run_id = next_run_id(config.state_dir)
+    except OSError as exc:
+        logger.error("cannot keep the run id in %s: %s", config.state_dir, exc)
+        return 1
+    exchange = Exchange(config, run_id=run_id)
     runner = web.AppRunner(
         create_app(exchange, summary_interval_s=config.summary_interval_s),
         access_log=None, handle_signals=False,
@@ -223,10 +229,10 @@ async def serve(config: ExchangeConfig) -> int:
     v = config.venue
     logger.info(
         "listening on http://%s:%s fixPort=%s venues=%s clients=%s rateLimit=%s latencyMs=%s "
-        "rejectRatio=%s window=%s %s-%s stateDir=%s seed=%s logCap=%s",
+        "rejectRatio=%s window=%s %s-%s stateDir=%s seed=%s logCap=%s market=%s",
         config.host, port, config.fix_port, ",".join(config.venues), ",".join(config.clients),
         v.rate_limit, v.latency, v.reject_ratio, v.time_zone, v.open_time, v.close_time,
-        config.state_dir, config.seed, config.log_cap,
+        config.state_dir, config.seed, config.log_cap, "on" if v.market.on else "off",
     )  # fmt: skip
     try:
         await stop.wait()

@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from exchange.config_error import ConfigError
+from exchange.market_config import MARKET_FIELDS, MarketConfig
+
+__all__ = ["ConfigError"]  # re-exported: callers know it as exchange.config.ConfigError
+
 DEFAULT_VENUE = "XMOCK"
 DEFAULT_CLIENT = "OMS"
 DEFAULT_PORT = 9001
@@ -39,10 +44,6 @@ _COMP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 _WALL_TIME = re.compile(r"(\d{2}):(\d{2})(?::(\d{2}))?")
 
 CONFIG_FIELDS = ("rateLimit", "latencyMs", "rejectRatio", "timeZone", "openTime", "closeTime")
-
-
-class ConfigError(ValueError):
-    """A configuration value that cannot be used; the message says which and why."""
 
 
 def _format_ms(value: float) -> str:
@@ -177,6 +178,7 @@ class VenueConfig:
     time_zone: str = DEFAULT_TIME_ZONE
     open_time: time = field(default_factory=lambda: parse_wall_time("open", DEFAULT_OPEN_TIME))
     close_time: time = field(default_factory=lambda: parse_wall_time("close", DEFAULT_CLOSE_TIME))
+    market: MarketConfig = field(default_factory=MarketConfig)
 
     def __post_init__(self) -> None:
         if self.open_time == self.close_time:
@@ -185,10 +187,11 @@ class VenueConfig:
 
     def updated(self, changes: dict[str, Any]) -> VenueConfig:
         """Apply a `PUT /config` body; all fields are validated before any is applied."""
-        unknown = set(changes) - set(CONFIG_FIELDS)
+        unknown = set(changes) - set(CONFIG_FIELDS) - set(MARKET_FIELDS)
         if unknown:
             raise ConfigError(f"unknown config fields: {', '.join(sorted(unknown))}")
-        new = self
+        market = {name: value for name, value in changes.items() if name in MARKET_FIELDS}
+        new = replace(self, market=self.market.updated(market)) if market else self
         if "rateLimit" in changes:
             new = replace(new, rate_limit=parse_rate_limit(changes["rateLimit"]))
         if "latencyMs" in changes:
@@ -211,6 +214,7 @@ class VenueConfig:
             "timeZone": self.time_zone,
             "openTime": self.open_time.isoformat(),
             "closeTime": self.close_time.isoformat(),
+            **self.market.as_json(),
         }
 
 

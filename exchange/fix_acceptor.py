@@ -195,16 +195,29 @@ class FixAcceptor:
             "nextTargetSeqNum": session.getExpectedTargetNum(),
         }
 
-    def send(self, key: SessionKey, msg_type: str, fields: Iterable[tuple[int, str]]) -> str:
+    def send(
+        self,
+        key: SessionKey,
+        msg_type: str,
+        fields: Iterable[tuple[int, str]],
+        groups: Iterable[tuple[int, int, list[list[tuple[int, str]]]]] = (),
+    ) -> str:
         """Send an application message; return its text as sent ('|' for SOH). QuickFIX
         stores it under its seq even when the client is not logged on, and the client gets
-        it by ResendRequest when it logs on again."""
+        it by ResendRequest when it logs on again. `groups` are repeating groups: (count
+        tag, delimiter tag, entries), each entry's fields starting with the delimiter."""
         message = fix.Message()
         header = message.getHeader()
         header.setField(fix.BeginString(BEGIN_STRING))
         header.setField(fix.MsgType(msg_type))
         for tag, value in fields:
             message.setField(tag, value)
+        for count_tag, delimiter, entries in groups:
+            for entry in entries:
+                group = fix.Group(count_tag, delimiter)
+                for tag, value in entry:
+                    group.setField(tag, value)
+                message.addGroup(group)
         fix.Session.sendToTarget(message, self._session_ids[key])
         return str(message.toString()).replace("\x01", "|")
 

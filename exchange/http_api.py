@@ -1,5 +1,6 @@
 """The exchange's HTTP face (aiohttp, JSON): stats, the message log, the book, config,
-trading-window control, resets and fault injection. Orders travel over FIX, never here.
+trading-window control, resets and fault injection; the market's endpoints are in
+`exchange.http_market`. Orders travel over FIX, never here.
 
 Handlers translate HTTP to `Exchange` calls; what must happen on QuickFIX's thread comes back
 as a future, awaited here with a deadline so a wedged FIX thread cannot hang a request.
@@ -18,7 +19,9 @@ from typing import Any
 from aiohttp import web
 
 from exchange.config import ConfigError
+from exchange.http_market import add_market_routes, market_timer, trade_error_status
 from exchange.service import Exchange, InvalidRequest
+from exchange.trades import TradeError
 
 logger = logging.getLogger("exchange")
 
@@ -50,6 +53,8 @@ async def json_errors(
         return error_response(404, "unknown_venue", f"no venue {exc.args[0]!r}")
     except InvalidRequest as exc:
         return error_response(400, exc.code, exc.message)
+    except TradeError as exc:
+        return error_response(trade_error_status(exc), exc.code, str(exc))
     except ConfigError as exc:
         return error_response(400, "invalid_config", str(exc))
     except TimeoutError:
@@ -205,7 +210,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
                 logger.info("%s", line)
                 last = line
 
-    tasks = [asyncio.create_task(tick_clocks())]
+    tasks = [asyncio.create_task(tick_clocks()), asyncio.create_task(market_timer(exchange))]
     if interval > 0:
         tasks.append(asyncio.create_task(summaries()))
     yield
@@ -233,4 +238,5 @@ def create_app(exchange: Exchange, *, summary_interval_s: float = 0.0) -> web.Ap
     app.router.add_post("/venues/{venue}/open", open_venue)
     app.router.add_get("/venues/{venue}/faults", get_faults)
     app.router.add_post("/venues/{venue}/faults", post_faults)
+    add_market_routes(app, exchange)
     return app

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exchange import fix_fields as f
+
+if TYPE_CHECKING:
+    from exchange.trades import Trade
 
 ZERO = Decimal(0)
 
@@ -85,6 +88,11 @@ class Order:
     status: str = f.NEW
     cum_qty: Decimal = ZERO
     avg_px: Decimal = ZERO
+    # The market's: the order's trades (busts and corrections recompute from them), its
+    # place in time priority while it rests, and whether its stop has been triggered.
+    trades: list[Trade] = field(default_factory=list)
+    priority: int = 0
+    triggered: bool = False
 
     @property
     def current_cl_ord_id(self) -> str:

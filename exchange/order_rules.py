@@ -7,10 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from exchange import fix_fields as f
 from exchange.order_book import FieldProblem, Order, OrderBook, OrderTerms
 from exchange.reports import Report, ReportFactory
+
+if TYPE_CHECKING:
+    from exchange.venue_market import VenueMarket
 
 # Reasons: the words of rejectsByReason, and the Text (58) of the refusals.
 RATE_LIMIT = "RATE_LIMIT"
@@ -64,13 +68,17 @@ class Outcome:
     answer: Report
     reason: str | None  # why it was refused; None when accepted
     duplicate: bool = False
+    # What the market did with the order at once (trades, a cancel), after the answer.
+    follow: tuple[Report, ...] = ()
 
 
 class OrderRules:
-    def __init__(self, reports: ReportFactory, next_order_id: Callable[[], str]) -> None:
+    def __init__(self, reports: ReportFactory, next_order_id: Callable[[], str],
+                 market: VenueMarket | None = None) -> None:  # fmt: skip
         self.book = OrderBook()
         self._reports = reports
         self._next_order_id = next_order_id
+        self._market = market
         self._decisions: dict[str, Decision] = {}
 
     def decide(
@@ -153,7 +161,8 @@ class OrderRules:
         ack = self._reports.execution_report(
             order, exec_type=f.EXEC_NEW, cl_ord_id=order.current_cl_ord_id, when=when
         )
-        return Outcome(ack, None), order
+        follow = self._market.accepted(order, when) if self._market else []
+        return Outcome(ack, None, follow=tuple(follow)), order
 
     def _amend(self, inbound: Inbound, when: datetime) -> tuple[Outcome, Order | None]:
         """G and F act on the order whose current ClOrdID is the request's 41."""
@@ -173,6 +182,7 @@ class OrderRules:
             return refuse(f.CXL_REJ_UNKNOWN_ORDER, UNKNOWN_ORDER, UNKNOWN_ORDER)
         if order.is_closed:
             return refuse(f.CXL_REJ_TOO_LATE, ORDER_CLOSED, ORDER_CLOSED)
+        before = order.terms
         if msg_type == f.ORDER_CANCEL_REQUEST:
             order.status = f.CANCELED
             exec_type = f.EXEC_CANCELED
@@ -187,7 +197,10 @@ class OrderRules:
         answer = self._reports.execution_report(
             order, exec_type=exec_type, cl_ord_id=order.current_cl_ord_id,
             orig_cl_ord_id=orig_cl_ord_id, when=when, to=inbound.client)  # fmt: skip
-        return Outcome(answer, None), order
+        follow = []
+        if exec_type == f.EXEC_REPLACED and self._market:
+            follow = self._market.replaced(order, before, when)
+        return Outcome(answer, None, follow=tuple(follow)), order
 
     @staticmethod
     def _replaced_terms(order: Order, request: Mapping[int, str]) -> OrderTerms:

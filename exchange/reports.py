@@ -17,6 +17,8 @@ from exchange.message_log import AnswerRecord
 from exchange.order_book import Order, decimal_text
 
 Fields = list[tuple[int, str]]
+Group = tuple[int, int, list[Fields]]
+"""A repeating group: its count tag, its delimiter tag (first of each entry), its entries."""
 
 
 def fix_timestamp(moment: datetime) -> str:
@@ -31,6 +33,7 @@ class Report:
     client: str
     msg_type: str
     fields: Fields
+    groups: list[Group] = field(default_factory=list)
     # The message log's record of it, when it answers a received message.
     record: AnswerRecord | None = field(default=None, repr=False)
 
@@ -66,12 +69,15 @@ class ReportFactory:
         text: str | None = None,
         ord_status_req_id: str | None = None,
         to: str | None = None,
+        extra: Fields | None = None,
+        exec_id: str | None = None,
     ) -> Report:
-        """An 8 stating `order` as it is now, to `to` (default: the order's own client)."""
+        """An 8 stating `order` as it is now, to `to` (default: the order's own client);
+        `extra` are a trade's, bust's or correction's own fields."""
         t = order.terms
         fields: Fields = [
             (f.ORDER_ID, order.order_id),
-            (f.EXEC_ID, self.next_exec_id()),
+            (f.EXEC_ID, exec_id or self.next_exec_id()),
             (f.EXEC_TYPE, exec_type),
             (f.ORD_STATUS, order.status),
             (f.CL_ORD_ID, cl_ord_id),
@@ -99,6 +105,7 @@ class ReportFactory:
             (f.AVG_PX, decimal_text(order.avg_px)),
             (f.TRANSACT_TIME, fix_timestamp(when)),
         ]
+        fields += extra or []
         if text:
             fields.append((f.TEXT, text))
         if ord_status_req_id:

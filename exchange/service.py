@@ -27,6 +27,7 @@ from typing import Any
 from exchange import fix_fields as f
 from exchange.config import ExchangeConfig
 from exchange.fix_acceptor import FixAcceptor, SessionKey
+from exchange.market_control import MarketControl
 from exchange.order_rules import Inbound
 from exchange.outbox import Outbox
 from exchange.reports import Report
@@ -108,6 +109,7 @@ class Exchange:
         self._faults = {venue: Faults() for venue in config.venues}
         self._resetting = False  # read and written on QuickFIX's thread only
         self._outbox = Outbox(self._send)
+        self.market = MarketControl(self.venues, self._lock, self._queue)
         self.fix = fix_factory(self._keys, port=config.fix_port, state_dir=config.state_dir,
                                events=self)  # fmt: skip
 
@@ -131,9 +133,11 @@ class Exchange:
             receipt = self.venues[venue_name].receive(inbound)
             receipt.entry.silenced = silent = self._faults[venue_name].silent
         now = time.monotonic_ns()
+        due = now + round(receipt.latency_s * 1e9)
         self._queue(venue_name, receipt.unsolicited, now)
         if not silent:
-            self._queue(venue_name, [receipt.answer], now + round(receipt.latency_s * 1e9))
+            self._queue(venue_name, receipt.answers, due)
+        self._queue(venue_name, receipt.follow + receipt.after, due)
 
     def admin_received(self, key: SessionKey, msg_type: str, text: str) -> None:
         with self._lock:
@@ -178,6 +182,7 @@ class Exchange:
         logger.info("logout venue=%s client=%s", *key)
         with self._lock:
             refuse = self._faults[key[0]].refuse_logon
+            self.venues[key[0]].logged_out(key[1])  # its market-data subscriptions end
         if refuse:
             self.fix.allow_logons(key, False)
 
@@ -188,7 +193,7 @@ class Exchange:
             self._outbox.put((venue, report.client), report, due_ns)
 
     def _send(self, key: SessionKey, report: Report) -> None:
-        raw = self.fix.send(key, report.msg_type, report.fields)
+        raw = self.fix.send(key, report.msg_type, report.fields, report.groups)
         if report.record is not None:
             # One attribute store: readers see None or the text, never half of it.
             report.record.raw = raw
@@ -334,6 +339,6 @@ class Exchange:
                 f"{name}[{'open' if s['tradingOpen'] else 'closed'} {sessions}] "
                 f"recv={s['received']} acc={s['accepted']} rej={s['rejected']} "
                 f"dup={s['duplicates']} violations={s['limitViolations']} "
-                f"max1s={s['maxInAnySlidingSecond']}/{s['rateLimit']}"
+                f"max1s={s['maxInAnySlidingSecond']}/{s['rateLimit']} trades={s['trades']}"
             )
         return "summary " + " | ".join(parts)

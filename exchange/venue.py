@@ -27,17 +27,23 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from exchange import fix_fields as f
 from exchange.config import DEFAULT_LOG_CAP, VenueConfig
+from exchange.market import Level
+from exchange.market_data import REJECT_WORDS
 from exchange.message_log import LogEntry, MessageLog
+from exchange.order_book import Order
 from exchange.order_rules import RATE_LIMIT, Inbound, OrderRules
 from exchange.reports import Report, ReportFactory
 from exchange.sliding_window import SlidingWindowCounter
+from exchange.trades import TradeError
 from exchange.trading_window import TradingHours, TradingWindow
+from exchange.venue_market import VenueMarket
 
 MonotonicClock = Callable[[], int]
 """Returns monotonic time in integer nanoseconds (like `time.monotonic_ns`)."""
@@ -54,13 +60,23 @@ def iso(moment: datetime) -> str:
 
 @dataclass(slots=True)
 class Receipt:
-    """What the transport must do: send `answer` after `latency_s`; before it, `unsolicited`
-    (expiries of a close that passed since the venue last looked at the clock)."""
+    """What the transport must do: send `answers` after `latency_s` (none for a V that
+    unsubscribes), then `follow`, what the market did with the order at once (its trades,
+    the cancel of an IOC's rest), then `after`, the reports about other orders the message
+    set off (stops its trades triggered); before them all, `unsolicited` (expiries of a
+    close that passed since the venue last looked at the clock). A silent venue holds back
+    `answers` only: trades are facts the venue reports whatever else it says."""
 
     entry: LogEntry
-    answer: Report
+    answers: list[Report]
     latency_s: float
     unsolicited: list[Report]
+    follow: list[Report] = field(default_factory=list)
+    after: list[Report] = field(default_factory=list)
+
+    @property
+    def answer(self) -> Report | None:
+        return self.answers[0] if self.answers else None
 
 
 @dataclass(slots=True)
@@ -104,7 +120,11 @@ class Venue:
         self._seq = 0
         self._window = SlidingWindowCounter()
         self._log = MessageLog(self._log_cap)
-        self._rules = OrderRules(self._reports, self._next_order_id)
+        self.market = VenueMarket(
+            lambda: self.config.market, self._reports,
+            seed=None if self._seed is None else f"{self._seed}:{self.name}:market",
+            trading_open=self.trading_open)  # fmt: skip
+        self._rules = OrderRules(self._reports, self._next_order_id, self.market)
         self._rejects_by_reason: Counter[str] = Counter()
         self.counters = Counters()
         # Separate streams so changing the latency does not change which NEWs get rejected.
@@ -134,7 +154,8 @@ class Venue:
         new = self.config.updated(changes)
         window_changed = (new.time_zone, new.open_time, new.close_time) != (
             self.config.time_zone, self.config.open_time, self.config.close_time)  # fmt: skip
-        self.config = new
+        before, self.config = self.config, new
+        self.market.config_changed(before.market, list(self._rules.book))
         if not window_changed:
             return []
         when = self._wall_clock()
@@ -177,6 +198,41 @@ class Venue:
         self.counters.canceled_by_venue += 1
         return report
 
+    # -- the market (exchange.venue_market) ------------------------------------------------
+
+    def advance_market(self, now_ns: int | None = None) -> list[Report]:
+        """The process's market timer: a step when one is due, market-data updates."""
+        now_ns = self._monotonic_ns() if now_ns is None else now_ns
+        return self.market.advance(now_ns, self._wall_clock())
+
+    def step_market(self) -> list[Report]:
+        """One step of every symbol now (tests drive the market with this)."""
+        return self.market.step(self._wall_clock())
+
+    def set_book(self, symbol: str, bids: list[Level], asks: list[Level],
+                 last: Decimal | None) -> list[Report]:  # fmt: skip
+        return self.market.set_book(symbol, bids, asks, last, self._wall_clock())
+
+    def _order(self, cl_ord_id: str) -> Order:
+        order = self._rules.book.by_any_cl_ord_id(cl_ord_id, None)
+        if order is None:
+            raise TradeError("unknown_order", f"{self.name} has no order {cl_ord_id!r}")
+        return order
+
+    def force_fill(self, cl_ord_id: str, quantity: Decimal, price: Decimal,
+                   liquidity: str) -> tuple[Report, Order]:  # fmt: skip
+        order = self._order(cl_ord_id)
+        return self.market.force_fill(order, quantity, price, liquidity, self._wall_clock()), order
+
+    def bust(self, exec_id: str) -> Report:
+        return self.market.bust(exec_id, self._wall_clock())
+
+    def correct(self, exec_id: str, quantity: Decimal, price: Decimal) -> Report:
+        return self.market.correct(exec_id, quantity, price, self._wall_clock())
+
+    def logged_out(self, client: str) -> None:
+        self.market.logged_out(client)
+
     # -- messages --------------------------------------------------------------------------
 
     def note_session_reject(self) -> None:
@@ -201,10 +257,16 @@ class Venue:
         counters = self.counters
         counters.received += 1
 
+        follow: list[Report] = []
+        after: list[Report] = []
         if self._window.add(now_ns) > self.config.rate_limit:
             counters.limit_violations += 1
-            answer = self._rules.business_reject(inbound, f.BUSINESS_REJECT_OTHER, RATE_LIMIT)
+            answers = [self._rules.business_reject(inbound, f.BUSINESS_REJECT_OTHER, RATE_LIMIT)]
             reason: str | None = RATE_LIMIT
+        elif inbound.msg_type == f.MARKET_DATA_REQUEST and self.market.on:
+            answers = self.market.data_request(inbound.client, inbound.raw, now_ns)
+            served = not answers or any(a.msg_type == f.MARKET_DATA_SNAPSHOT for a in answers)
+            reason = None if served else REJECT_WORDS[answers[0].get(f.MD_REQ_REJ_REASON) or "0"]
         else:
             outcome = self._rules.decide(
                 inbound,
@@ -212,7 +274,10 @@ class Venue:
                 trading_open=lambda: self.trading_open(when),
                 random_reject=lambda: self._reject_rng.random() < self.config.reject_ratio,
             )
-            answer, reason = outcome.answer, outcome.reason
+            answers, reason = [outcome.answer], outcome.reason
+            order_id = outcome.answer.get(f.ORDER_ID)
+            for report in outcome.follow:
+                (follow if report.get(f.ORDER_ID) == order_id else after).append(report)
             if outcome.duplicate:
                 counters.duplicates += 1
 
@@ -221,9 +286,9 @@ class Venue:
         else:
             counters.rejected += 1
             self._rejects_by_reason[reason] += 1
-        entry.answers.append(answer.to_record())
+        entry.answers.extend(answer.to_record() for answer in answers + follow)
         latency_s = self.config.latency.sample_seconds(self._latency_rng)
-        return Receipt(entry, answer, latency_s, unsolicited)
+        return Receipt(entry, answers, latency_s, unsolicited, follow, after)
 
     # -- observation -----------------------------------------------------------------------
 
@@ -254,4 +319,5 @@ class Venue:
             "canceledByVenue": c.canceled_by_venue,
             "lastSeq": self._seq,
             "tradingOpen": self.trading_open(),
+            **self.market.stats(),
         }

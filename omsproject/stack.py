@@ -69,6 +69,8 @@ def local_env_apply(env: dict[str, str] | os._Environ = os.environ) -> None:
     env.setdefault("EXCHANGE_CLIENTS", env.get("OMS_SENDER_COMP_ID") or "OMS")
     env.setdefault("EXCHANGE_RATE_LIMIT", env.get("OMS_THROTTLE_PER_SECOND") or "100")
     env.setdefault("EXCHANGE_STATE_DIR", str(VAR_DIR / "exchange"))
+    # The demo market trades: a LIMIT order that crosses it fills within a second.
+    env.setdefault("EXCHANGE_MARKET", "on")
     # Children write into honcho's pipe: unbuffered, their lines show up as they happen.
     env.setdefault("PYTHONUNBUFFERED", "1")
 
@@ -202,6 +204,7 @@ def procfile_processes() -> dict[str, str]:
 
 def urls_print(env: dict[str, str] | os._Environ = os.environ) -> None:
     web = f"http://127.0.0.1:{env['PORT']}"
+    venue = env["EXCHANGE_VENUES"].split(",")[0]
     user, _, password = env["FLOWER_BASIC_AUTH"].partition(":")
     print(
         "\n"
@@ -212,6 +215,8 @@ def urls_print(env: dict[str, str] | os._Environ = os.environ) -> None:
         f"[oms] Flower    http://127.0.0.1:{FLOWER_PORT}/  (user {user}, password {password})\n"
         f"[oms] exchange  http://127.0.0.1:{env['EXCHANGE_PORT']}/stats  (FIX on port "
         f"{env['EXCHANGE_FIX_PORT']})\n"
+        f"[oms] market    http://127.0.0.1:{env['EXCHANGE_PORT']}/venues/{venue}/marketdata/AAPL"
+        f"  and its trades: /venues/{venue}/trades\n"
         "[oms] Ctrl-C stops everything.\n",
         flush=True,
     )

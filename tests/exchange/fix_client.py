@@ -30,6 +30,20 @@ def fields_of(text: str) -> dict[int, str]:
     return out
 
 
+def entries_of(text: str, delimiter: int = 269) -> list[dict[int, str]]:
+    """A repeating group's entries, each from its delimiter tag to the next one."""
+    entries: list[dict[int, str]] = []
+    for part in text.split(SOH):
+        tag, _, value = part.partition("=")
+        if not tag.isdigit() or int(tag) == 10:
+            continue
+        if int(tag) == delimiter:
+            entries.append({})
+        if entries:
+            entries[-1][int(tag)] = value
+    return entries
+
+
 @dataclass(frozen=True)
 class Received:
     admin: bool
@@ -179,12 +193,24 @@ class Initiator:
             lambda m: m.get(11) == cl_ord_id or m.get(379) == cl_ord_id, timeout
         )
 
-    def send(self, msg_type: str, body: Iterable[tuple[int, str]]) -> None:
+    def send(
+        self,
+        msg_type: str,
+        body: Iterable[tuple[int, str]],
+        groups: Iterable[tuple[int, int, list[list[tuple[int, str]]]]] = (),
+    ) -> None:
+        """`groups`: repeating groups as (count tag, delimiter tag, entries)."""
         message = fix.Message()
         message.getHeader().setField(fix.BeginString("FIX.4.4"))
         message.getHeader().setField(fix.MsgType(msg_type))
         for tag, value in body:
             message.setField(tag, value)
+        for count_tag, delimiter, entries in groups:
+            for entry in entries:
+                group = fix.Group(count_tag, delimiter)
+                for tag, value in entry:
+                    group.setField(tag, value)
+                message.addGroup(group)
         if not fix.Session.sendToTarget(message, self.session_id):
             raise AssertionError(f"QuickFIX refused to send {msg_type}")
 

@@ -15,9 +15,10 @@ from .fix_client import Initiator, transact_time
 
 @pytest.fixture(scope="module")
 def exchange() -> Iterator[ExchangeProcess]:
+    # The session layer's tests: with the market off, every order rests as NEW.
     process = ExchangeProcess(
         "--venue", "XMOCK", "--venue", "XFAST", "--client", "OMS", "--client", "OMS2",
-        "--latency-ms", "1",
+        "--latency-ms", "1", "--market", "off",
     )  # fmt: skip
     yield process
     assert process.stop() == 0, process.output()

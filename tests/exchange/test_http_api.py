@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from exchange.config import ExchangeConfig, Latency, VenueConfig
 from exchange.http_api import create_app
+from exchange.market_config import MarketConfig
 from exchange.service import Exchange
 
 Client: TypeAlias = "TestClient[web.Request, web.Application]"
@@ -46,7 +47,8 @@ class FakeFix:
         sender, target = self.next_seq[key]
         return {"loggedOn": False, "nextSenderSeqNum": sender, "nextTargetSeqNum": target}
 
-    def send(self, key: tuple[str, str], msg_type: str, fields: Iterable[tuple[int, str]]) -> str:
+    def send(self, key: tuple[str, str], msg_type: str, fields: Iterable[tuple[int, str]],
+             groups: Iterable[Any] = ()) -> str:  # fmt: skip
         body = dict(fields)
         self.sent.append((key, msg_type, body))
         seq = self.next_seq[key][0]
@@ -87,11 +89,14 @@ def run_async(test: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., N
 
 @contextlib.asynccontextmanager
 async def serving(
-    *, venues: tuple[str, ...] = ("XMOCK",), latency: str = "0", rate_limit: int = 100
+    *, venues: tuple[str, ...] = ("XMOCK",), latency: str = "0", rate_limit: int = 100,
+    market: bool = False,
 ) -> AsyncIterator[tuple[Client, Exchange, FakeFix]]:
+    # The market is off unless a test asks: these tests' orders rest as NEW.
     config = ExchangeConfig(
         venues=venues, clients=("OMS", "OMS2"), seed="test", summary_interval_s=0,
-        venue=VenueConfig(rate_limit=rate_limit, latency=Latency.parse(latency)),
+        venue=VenueConfig(rate_limit=rate_limit, latency=Latency.parse(latency),
+                          market=MarketConfig(on=market)),
     )  # fmt: skip
     exchange = Exchange(config, run_id="t", fix_factory=FakeFix)
     fake: FakeFix = exchange.fix  # type: ignore[assignment]
@@ -244,7 +249,7 @@ async def test_config_is_validated_all_or_nothing() -> None:
         config = await call(client, "GET", "/venues/XMOCK/config")
         assert config == {"venue": "XMOCK", "rateLimit": 100, "latencyMs": "0",
                           "rejectRatio": 0.0, "timeZone": "UTC", "openTime": "00:00:00",
-                          "closeTime": "23:59:59"}  # fmt: skip
+                          "closeTime": "23:59:59", **MarketConfig(on=False).as_json()}  # fmt: skip
         new = await call(client, "PUT", "/venues/XMOCK/config",
                          {"rateLimit": 2, "latencyMs": "1-5", "timeZone": "Europe/London",
                           "openTime": "08:00", "closeTime": "16:30:00"})  # fmt: skip

@@ -18,8 +18,10 @@ ORDER = [(11, "X1"), (55, "ACME"), (54, "1"), (60, "20260302-12:00:00.000"), (38
 
 @pytest.fixture(scope="module")
 def exchange() -> Iterator[ExchangeProcess]:
+    # Protocol faults, not trading: with the market off, every order rests as NEW.
     process = ExchangeProcess("--venue", "XMOCK", "--venue", "XFAST", "--client", "OMS",
-                              "--client", "OMS2", "--latency-ms", "0")  # fmt: skip
+                              "--client", "OMS2", "--latency-ms", "0",
+                              "--market", "off")  # fmt: skip
     yield process
     assert process.stop() == 0, process.output()
     assert "Traceback" not in process.output()

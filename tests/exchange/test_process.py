@@ -82,7 +82,8 @@ def test_a_fix_port_in_use_is_an_error_not_a_crash() -> None:
 
 def test_a_restart_with_a_state_dir_continues_sequence_numbers(tmp_path: Path) -> None:
     state, client_store = tmp_path / "exchange", tmp_path / "client"
-    exchange = ExchangeProcess("--state-dir", str(state))
+    # Sequence numbers counted message by message: no market, so no trade adds one.
+    exchange = ExchangeProcess("--state-dir", str(state), "--market", "off")
     try:
         with Initiator(exchange.fix_port, store_dir=client_store) as client:
             client.wait_logged_on()
@@ -94,7 +95,8 @@ def test_a_restart_with_a_state_dir_continues_sequence_numbers(tmp_path: Path) -
     assert (before["nextSenderSeqNum"], before["nextTargetSeqNum"]) == (4, 4)
 
     # The same FIX port: the client's configuration does not change across the restart.
-    exchange = ExchangeProcess("--state-dir", str(state), "--fix-port", str(exchange.fix_port))
+    exchange = ExchangeProcess("--state-dir", str(state), "--fix-port", str(exchange.fix_port),
+                               "--market", "off")
     try:
         after = exchange.http("GET", "/venues/XMOCK/stats")["sessions"][0]
         assert (after["nextSenderSeqNum"], after["nextTargetSeqNum"]) == (4, 4)

@@ -53,11 +53,13 @@ def status(cl_ord_id: str, **tags: Any) -> Inbound:
 def make_venue(
     clock: FakeClock | None = None, wall: FakeWallClock | None = None, **config: Any
 ) -> Venue:
+    # The market is off unless a test asks for one (market={...} of config fields): the
+    # venue's rules without it are today's, and orders rest as NEW.
     venue_config = VenueConfig(
         rate_limit=config.pop("rate_limit", 100),
         latency=Latency.parse(config.pop("latency", 0)),
         reject_ratio=config.pop("reject_ratio", 0.0),
-    ).updated(config.pop("window", {}))
+    ).updated({"market": False, **config.pop("market", {}), **config.pop("window", {})})
     return Venue(
         "XTEST", venue_config, seed="test", run_id="run1",
         monotonic_ns=clock or FakeClock(), wall_clock=wall or FakeWallClock(), **config,
