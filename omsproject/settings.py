@@ -203,8 +203,8 @@ SPECTACULAR_SETTINGS = {
 # --- OMS ------------------------------------------------------------------------------------
 OMS_DEFAULT_VENUE = env("OMS_DEFAULT_VENUE", default="XMOCK")
 OMS_THROTTLE_PER_SECOND = env.int("OMS_THROTTLE_PER_SECOND", default=100)
-OMS_MAX_ORDER_QUANTITY = Decimal(env.str("OMS_MAX_ORDER_QUANTITY", default="100000"))
-OMS_MAX_ORDER_NOTIONAL = Decimal(env.str("OMS_MAX_ORDER_NOTIONAL", default="1000000"))
+OMS_MAX_ORDER_QUANTITY = _optional_decimal("OMS_MAX_ORDER_QUANTITY", "100000")
+OMS_MAX_ORDER_NOTIONAL = _optional_decimal("OMS_MAX_ORDER_NOTIONAL", "1000000")
 # Pre-trade risk defaults (risk/limits.py); operators override them per account, or for all
 # accounts, in the admin and at /api/v1/risk/limits. Empty: no such limit.
 OMS_RISK_MAX_POSITION = _optional_decimal("OMS_RISK_MAX_POSITION")
