@@ -14,6 +14,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
+
+
+def _optional_decimal(name: str, default: str = "") -> Decimal | None:
+    """A decimal setting that may be left empty (no such limit)."""
+    text = env.str(name, default=default).strip()
+    return Decimal(text) if text else None
+
+
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -47,6 +55,7 @@ INSTALLED_APPS = [
     "executions",
     "sessions.apps.TradingSessionsConfig",
     "dispatch",
+    "risk",
     "metrics",
 ]
 
@@ -194,8 +203,17 @@ SPECTACULAR_SETTINGS = {
 # --- OMS ------------------------------------------------------------------------------------
 OMS_DEFAULT_VENUE = env("OMS_DEFAULT_VENUE", default="XMOCK")
 OMS_THROTTLE_PER_SECOND = env.int("OMS_THROTTLE_PER_SECOND", default=100)
-OMS_MAX_ORDER_QUANTITY = Decimal(env.str("OMS_MAX_ORDER_QUANTITY", default="100000"))
-OMS_MAX_ORDER_NOTIONAL = Decimal(env.str("OMS_MAX_ORDER_NOTIONAL", default="1000000"))
+OMS_MAX_ORDER_QUANTITY = _optional_decimal("OMS_MAX_ORDER_QUANTITY", "100000")
+OMS_MAX_ORDER_NOTIONAL = _optional_decimal("OMS_MAX_ORDER_NOTIONAL", "1000000")
+# Pre-trade risk defaults (risk/limits.py); operators override them per account, or for all
+# accounts, in the admin and at /api/v1/risk/limits. Empty: no such limit.
+OMS_RISK_MAX_POSITION = _optional_decimal("OMS_RISK_MAX_POSITION")
+OMS_RISK_BUYING_POWER = _optional_decimal("OMS_RISK_BUYING_POWER")
+OMS_RISK_MAX_ORDERS_PER_SECOND = env.int("OMS_RISK_MAX_ORDERS_PER_SECOND", default=None)
+OMS_RISK_DUPLICATE_WINDOW_SECONDS = env.int("OMS_RISK_DUPLICATE_WINDOW_SECONDS", default=0)
+OMS_RISK_PRICE_BAND_PERCENT = _optional_decimal("OMS_RISK_PRICE_BAND_PERCENT", "5")
+# A venue's quote older than this is stale: not used for risk or routing.
+OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
 # FIX 4.4 to the venues (venues/fix/). New venues get these; each venue's own settings are
 # edited in the admin or with PUT/PATCH /api/v1/venues/{code}.
 OMS_FIX_HOST = env("OMS_FIX_HOST", default="127.0.0.1")

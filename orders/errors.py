@@ -15,10 +15,6 @@ class DuplicateClientOrderId(DomainError):
     code = "duplicate_client_order_id"
 
 
-class OrderLimitExceeded(InvalidInput):
-    code = "order_limit_exceeded"
-
-
 class AccountForbidden(DomainError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "account_forbidden"

@@ -146,6 +146,12 @@ class Order(models.Model):
             # A Meta index, not db_index: PostgreSQL gets no varchar_pattern_ops twin.
             models.Index(fields=["status"], name="order_status"),
             models.Index(fields=["symbol", "-id"]),
+            # An account's open orders, for pre-trade risk (risk/exposure.py): only the open
+            # ones are in it, so it stays small however long the history.
+            models.Index(fields=["account", "symbol"],
+                         condition=~models.Q(status__in=["CANCELED", "EXPIRED", "FILLED",
+                                                         "REJECTED"]),
+                         name="order_open_by_account"),
         ]
 
     def __str__(self) -> str:

@@ -70,3 +70,27 @@ def limiter_redis():
         limiter_born_long_ago(client, venue)
     yield client
     client.flushdb()
+
+
+@pytest.fixture
+def quotes():
+    """Write a venue's quote as the FIX holder caches market data (risk/quotes.py):
+    quotes("XMOCK", "AAPL", bid="99.9", ask="100.1"). Removed after the test."""
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    written = []
+
+    def write(venue: str, symbol: str, *, bid=None, ask=None, last=None, age: float = 0.0):
+        from datetime import UTC, datetime, timedelta
+
+        key = f"oms:md:{venue}:{symbol}"
+        at = datetime.now(UTC) - timedelta(seconds=age)
+        fields = {"ts": at.isoformat().replace("+00:00", "Z")}
+        fields |= {name: str(value) for name, value in
+                   (("bid", bid), ("ask", ask), ("last", last)) if value is not None}
+        client.delete(key)
+        client.hset(key, mapping=fields)
+        written.append(key)
+
+    yield write
+    if written:
+        client.delete(*written)

@@ -23,6 +23,7 @@ from orders.models import (
     OrderEventType,
     OrderStatus,
 )
+from orders.services import hooks
 from orders.services.intake import OrderTerms, order_terms_validate
 from orders.services.locking import lock_order, lock_order_in
 from orders.services.transitions import TERMS, record, terms_data, transition
@@ -64,6 +65,7 @@ def order_modify(
                 f"Quantity must stay above the {order.filled_quantity} already filled.",
                 details={"quantity": ["At most the filled quantity."]},
             )
+        hooks.run_amend_checks(order=order, after=after)
         data = terms_data(order, new_terms)
         if order.status != OrderStatus.QUEUED:
             if trading_halt_get().halted:
@@ -105,11 +107,15 @@ def order_cancel(*, order_id: UUID, actor: str, reason: str = "") -> Order:
                           event=OrderEventType.CANCEL_REQUESTED, actor=actor, data=data)
 
 
-def orders_cancel_open(*, actor: str, reason: str, venue_code: str | None = None) -> dict:
-    """Cancel every open order (of one venue, or all): the kill switch's "take risk off"."""
+def orders_cancel_open(*, actor: str, reason: str, venue_code: str | None = None,
+                       account_code: str | None = None) -> dict:
+    """Cancel every open order (of one venue, one account, or all): the kill switch's "take
+    risk off"."""
     open_orders = Order.objects.filter(status__in=CANCELLABLE_STATUSES)
     if venue_code is not None:
         open_orders = open_orders.filter(venue_id=venue_code)
+    if account_code is not None:
+        open_orders = open_orders.filter(account_id=account_code)
     done = {"cancelled": 0, "cancel_requested": 0, "skipped": 0}
     for order_id in open_orders.order_by("pk").values_list("pk", flat=True).iterator():
         try:

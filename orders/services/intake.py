@@ -9,19 +9,20 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from uuid6 import uuid7
 
 from dispatch.models import RequestKind
 from dispatch.queue import request_enqueue
 from omsproject.decimals import decimal_text
-from omsproject.errors import InvalidInput
+from omsproject.errors import DomainError, InvalidInput
 from orders import sql
 from orders.errors import (
     AccountForbidden,
     DuplicateClientOrderId,
-    OrderLimitExceeded,
     UnknownVenue,
 )
 from orders.models import Account, Order, OrderEvent, OrderEventType, OrderStatus, OrderType
+from orders.services import hooks
 from sessions.errors import VenueClosed
 from sessions.models import VenueSession
 from sessions.selectors import session_for_intake
@@ -71,7 +72,8 @@ _PRICES_BY_TYPE = {
 
 
 def order_terms_validate(*, terms: OrderTerms) -> None:
-    """Raise InvalidInput (field-level) or OrderLimitExceeded if the terms can't be traded."""
+    """Raise InvalidInput (field-level) if the terms are not a tradable order. Limits (size,
+    notional, position, ...) are pre-trade risk's, checked through hooks.py."""
     errors: dict[str, list[str]] = {}
     needs_limit, needs_stop = _PRICES_BY_TYPE[terms.order_type]
     for field, needed, given in (
@@ -88,23 +90,6 @@ def order_terms_validate(*, terms: OrderTerms) -> None:
         errors["quantity"] = ["Must be greater than zero."]
     if errors:
         raise InvalidInput("The order is invalid; see details.", details=errors)
-
-    max_quantity = settings.OMS_MAX_ORDER_QUANTITY
-    if terms.quantity > max_quantity:
-        raise OrderLimitExceeded(
-            f"Quantity {terms.quantity} exceeds the per-order maximum of {max_quantity}.",
-            details={"quantity": [f"At most {max_quantity}."]},
-        )
-    # A MARKET order has no price to value it at; the quantity cap is what bounds it.
-    reference_price = terms.limit_price if terms.limit_price is not None else terms.stop_price
-    if reference_price is not None:
-        notional = terms.quantity * reference_price
-        max_notional = settings.OMS_MAX_ORDER_NOTIONAL
-        if notional > max_notional:
-            raise OrderLimitExceeded(
-                f"Notional {notional} exceeds the per-order maximum of {max_notional}.",
-                details={"quantity": [f"Quantity x price must be at most {max_notional}."]},
-            )
 
 
 # --- intake ------------------------------------------------------------------------------------
@@ -171,9 +156,14 @@ def order_create(
         if existing is None:
             raise
         return _replay(existing, fingerprint=fingerprint), False
+    order_id = uuid7()
     try:
         with transaction.atomic():
+            hooks.run_admission_checks(order_id=order_id, account=account.code,
+                                       venue=session.venue_id, terms=terms,
+                                       fingerprint=fingerprint)
             order = Order.objects.create(
+                id=order_id,
                 account=account,
                 client_order_id=client_order_id,
                 venue_id=session.venue_id,
@@ -197,6 +187,13 @@ def order_create(
     except IntegrityError:
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is None:  # the conflict was some other constraint: not ours to hide
+            raise
+        return _replay(existing, fingerprint=fingerprint), False
+    except DomainError:
+        # A replay is answered as before, whatever the checks would say of it now (its
+        # twin was counted when it was admitted: a rate or duplicate check would refuse it).
+        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+        if existing is None:
             raise
         return _replay(existing, fingerprint=fingerprint), False
     return order, True

@@ -23,6 +23,8 @@ RATE, DURATION = 40, 1.5
 def operator_token(transactional_db, monkeypatch, settings):
     # Celery messages are only nudges; nothing consumes them here, so send none.
     monkeypatch.setattr("orders.services.dispatch_nudge", lambda **kwargs: None, raising=False)
+    # No venue publishes a market here: with no notional cap a MARKET order needs no price.
+    settings.OMS_MAX_ORDER_NOTIONAL = None
     venue_get_or_create_default()
     session_update(venue_code=settings.OMS_DEFAULT_VENUE, actor="tests", override="OPEN")
     operator = OperatorFactory(username="bench-operator")

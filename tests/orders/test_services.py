@@ -15,10 +15,10 @@ from orders.errors import (
     AccountForbidden,
     DuplicateClientOrderId,
     InvalidTransition,
-    OrderLimitExceeded,
     UnknownVenue,
 )
 from orders.models import Account, Order, OrderStatus
+from risk.errors import RiskRefused
 from sessions.errors import TradingHalted
 from sessions.services import trading_halt_set
 from tests.dispatch.conftest import drain
@@ -141,30 +141,9 @@ def test_terms_that_cannot_trade_are_refused_per_field(trader, overrides, field)
         ("STOP_LIMIT", {"limit_price": Decimal("1"), "stop_price": Decimal("1")}),
     ],
 )
-def test_each_order_type_with_its_prices_is_accepted(trader, order_type, prices):
+def test_each_order_type_with_its_prices_is_accepted(trader, quotes, order_type, prices):
+    quotes("XMOCK", "AAPL", bid="1", ask="1.01")  # a MARKET order is valued at the market
     assert make_order(user=trader, account_code="ACC-1", order_type=order_type, **prices)
-
-
-def test_quantity_limit_is_enforced(trader):
-    make_order(user=trader, account_code="ACC-1", order_type="MARKET", limit_price=None,
-               quantity=Decimal("100000"))
-    with pytest.raises(OrderLimitExceeded, match="100000"):
-        make_order(user=trader, account_code="ACC-1", order_type="MARKET", limit_price=None,
-                   quantity=Decimal("100000.000001"))
-
-
-def test_notional_limit_is_enforced(trader):
-    make_order(user=trader, account_code="ACC-1", quantity=Decimal("1000"),
-               limit_price=Decimal("1000"))
-    with pytest.raises(OrderLimitExceeded, match="[Nn]otional"):
-        make_order(user=trader, account_code="ACC-1", quantity=Decimal("1000"),
-                   limit_price=Decimal("1000.01"))
-
-
-@override_settings(OMS_MAX_ORDER_QUANTITY=Decimal("5"))
-def test_limits_are_configurable(trader):
-    with pytest.raises(OrderLimitExceeded):
-        make_order(user=trader, account_code="ACC-1", quantity=Decimal("6"))
 
 
 # --- modify and cancel of queued orders ----------------------------------------------------------
@@ -195,8 +174,9 @@ def test_modify_applies_the_same_rules_as_intake(trader):
 
     with pytest.raises(InvalidInput):
         services.order_modify(order_id=order.pk, actor="trader", limit_price=None)
-    with pytest.raises(OrderLimitExceeded):
+    with pytest.raises(RiskRefused) as refused:  # pre-trade risk checks a change too
         services.order_modify(order_id=order.pk, actor="trader", quantity=Decimal("200000"))
+    assert refused.value.code == "risk_max_order_quantity"
 
     order.refresh_from_db()
     assert (order.quantity, order.limit_price) == (Decimal("10"), Decimal("150.25"))

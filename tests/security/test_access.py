@@ -46,6 +46,9 @@ API = [
     ("get", "/api/v1/venues/XMOCK", None),
     ("put", "/api/v1/venues/XMOCK", {"name": "Mock", "throttlePerSecond": 50}),
     ("patch", "/api/v1/venues/XMOCK", {"throttlePerSecond": 50}),
+    ("get", "/api/v1/risk/limits", None),
+    ("get", "/api/v1/risk/limits/ACC-1", None),
+    ("patch", "/api/v1/risk/limits/ACC-1", {"maxPosition": "100"}),
 ]
 
 
@@ -63,7 +66,7 @@ def test_the_list_above_is_every_operation_in_the_schema(operator_api):
     schema = operator_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     documented = {
         (method, path.replace("{order_id}", SOME_ID).replace("{venue}", "XMOCK")
-         .replace("{code}", "XMOCK"))
+         .replace("{code}", "XMOCK").replace("{account}", "ACC-1"))
         for path, operations in schema.json()["paths"].items()
         for method in operations
     }
@@ -261,3 +264,18 @@ def test_an_operator_changes_a_venue_limit_in_the_admin(client, operator):
     response = client.post(url, form)
     assert response.status_code == 302, response.content[:2000]
     assert Venue.objects.get(pk="XMOCK").throttle_per_second == 250
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("get", "/api/v1/risk/limits", None),
+    ("get", "/api/v1/risk/limits/ACC-1", None),
+    ("patch", "/api/v1/risk/limits/ACC-1", {"halted": True, "haltReason": "mine now"}),
+    ("patch", "/api/v1/risk/limits/*", {"maxOrderQuantity": "1"}),
+])
+def test_risk_limits_are_read_and_changed_by_operators_only(trader_api, operator_api, method,
+                                                            path, body):
+    from risk.models import RiskEvent
+
+    assert call(trader_api, method, path, body).status_code == 403
+    assert RiskEvent.objects.count() == 0
+    assert call(operator_api, method, path, body).status_code == 200

@@ -1,0 +1,23 @@
+"""Checks that apps above orders (risk) hand to it at start-up, so orders need not import
+them: each is called inside the order's transaction before anything is written, and
+refuses by raising a DomainError, which rolls the transaction back.
+
+    admission_checks: f(*, order_id, account, venue, terms, fingerprint) for a new order
+    amend_checks:     f(*, order, after) for a change of quantity or price (`after`: the
+                      order's OrderTerms once changed)
+"""
+
+from collections.abc import Callable
+
+admission_checks: list[Callable[..., None]] = []
+amend_checks: list[Callable[..., None]] = []
+
+
+def run_admission_checks(**kwargs) -> None:
+    for check in admission_checks:
+        check(**kwargs)
+
+
+def run_amend_checks(**kwargs) -> None:
+    for check in amend_checks:
+        check(**kwargs)

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class RiskConfig(AppConfig):
+    name = "risk"
+    verbose_name = "Pre-trade risk"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Orders sits below risk and does not import it: it is given risk's checks here.
+        from orders.services import hooks
+        from risk.adapters import admit_new_order, admit_order_change
+
+        if admit_new_order not in hooks.admission_checks:
+            hooks.admission_checks.append(admit_new_order)
+        if admit_order_change not in hooks.amend_checks:
+            hooks.amend_checks.append(admit_order_change)
