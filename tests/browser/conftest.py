@@ -24,8 +24,10 @@ def chromium_path() -> str:
                 "(./oms test does so when it runs as root with apt-get) or set OMS_CHROMIUM")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module-scoped, not session: Playwright's sync API runs an event loop on this thread
+    # while it is up, and tests after these (asyncio.run in the exchange's) need it gone.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
