@@ -47,28 +47,37 @@ class CpuMeter:
     def _groups(self) -> dict[str, list]:
         import psutil
 
-        def tree(pids: list[int]) -> list:
+        def tree(pids: list[int], *, children: bool = True) -> list:
             procs = []
             for pid in pids:
                 try:
                     proc = psutil.Process(pid)
-                    procs += [proc, *proc.children(recursive=True)]
+                    procs += [proc, *(proc.children(recursive=True) if children else ())]
                 except psutil.Error:
                     pass
             return procs
 
-        by_name = {"postgres": [], "redis": []}
-        for proc in psutil.process_iter(["name"]):
-            name = proc.info["name"] or ""
-            if name.startswith("postgres"):
-                by_name["postgres"].append(proc)
-            elif name.startswith("redis-server"):
-                by_name["redis"].append(proc)
+        if self.stack.redis_own:
+            redis = tree(self.stack.pids("redis"))
+        else:  # a shared server: all of it, whoever else uses it
+            redis = [p for p in psutil.process_iter(["name"])
+                     if (p.info["name"] or "").startswith("redis-server")]
         return {"web": tree(self.stack.pids("web")),
                 "dispatchers": tree(self.stack.pids("dispatcher")),
                 "fix_holder": tree(self.stack.pids("fix")),
                 "exchange": tree(self.stack.pids("exchange")),
-                **by_name, "load_generator": [psutil.Process()]}
+                "postgres": tree(self._postgres_pids(), children=False),
+                "redis": redis, "load_generator": [psutil.Process()]}
+
+    def _postgres_pids(self) -> list[int]:
+        """The server's own processes and the backends of the bench database, not those of
+        whoever else shares the server (other databases' tests, say)."""
+        import psycopg
+
+        with psycopg.connect(self.stack.database_url, autocommit=True) as conn:
+            return [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() "
+                "AND pid <> pg_backend_pid()) OR backend_type <> 'client backend'")]
 
     @staticmethod
     def _cpu(procs: list) -> dict[int, float]:

@@ -5,7 +5,7 @@ exchange's message log and in our books, then stop it: every process exits 0 and
 logs out at the venue before the venue goes. Prints one JSON line; exit status 0 when all of
 that held.
 
-    python -m bench.smoke [--database oms_bench_smoke] [--redis-url redis://127.0.0.1:6379/9]
+    python -m bench.smoke [--database oms_bench_smoke] [--redis-url URL]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from bench.venue_log import acknowledged
 
 def _start(stack: Stack) -> None:
     stack.database_recreate()
-    stack.redis_flush()
+    stack.redis_start()
     stack.exchange_start(rate_limit=100)
     stack.bootstrap()
     stack.limiter_aged()
@@ -64,6 +64,7 @@ def _stop(stack: Stack) -> dict:
     except OSError:  # the exchange never came up
         sessions = []
     codes.update(stack.stop("exchange"))
+    codes.update(stack.stop("redis"))
     return {"exit_codes": codes, "venue_sessions": sessions,
             "left_running": sorted(stack.processes)}
 
@@ -75,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="PostgreSQL server URL, without a database")
     parser.add_argument("--database", default="oms_bench_smoke",
                         help="database to drop and create (default oms_bench_smoke)")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/9",
-                        help="Redis database to flush and use")
+    parser.add_argument("--redis-url", default=None,
+                        help="a Redis database to flush and use (default: a redis-server of "
+                             "the stack's own)")
     parser.add_argument("--orders", type=int, default=5)
     parser.add_argument("--log-dir", type=Path, help="process logs (default: a temp dir)")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end")

