@@ -1,5 +1,6 @@
-# The OMS image: one image for every process (web, worker, beat, flower); docker-compose.yml
-# picks the command. Configuration comes from the environment, as everywhere (.env.example).
+# The OMS image: one image for every Procfile process (web, worker, dispatcher, beat, flower,
+# fix, exchange); docker-compose.yml picks the command. Configuration comes from the
+# environment, as everywhere (.env.example).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,20 +20,27 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && rm /tmp/requirements.txt
 
 # Sources are listed one by one so nothing local (.venv, var/ with its generated secrets,
-# .env) can end up in the image.
+# .env) can end up in the image: every app of INSTALLED_APPS, the project package and the
+# mock exchange (tests/test_docker.py checks the list against settings and the Procfile).
 COPY manage.py Procfile README.md ./
 COPY omsproject ./omsproject
 COPY orders ./orders
-COPY sessions ./sessions
-COPY venues ./venues
+COPY executions ./executions
 COPY dispatch ./dispatch
+COPY venues ./venues
+COPY sessions ./sessions
+COPY metrics ./metrics
 COPY exchange ./exchange
 # Editable, so settings' BASE_DIR (and var/) stays /app rather than site-packages.
+# var/exchange exists in the image, owned by oms, so the exchange's state volume mounted
+# there starts out writable by it.
 RUN pip install --no-deps -e . \
-    && mkdir -p var \
-    && chown oms:oms var
+    && mkdir -p var/exchange \
+    && chown -R oms:oms var
 
 USER oms
-EXPOSE 8000 5555
-CMD ["gunicorn", "omsproject.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", \
-     "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
+# web, flower; the mock exchange's HTTP and FIX ports.
+EXPOSE 8000 5555 9001 9878
+# As the Procfile's web: 3 workers x 2 threads carried the most orders/s on 2 cores.
+CMD ["gunicorn", "omsproject.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
+     "--worker-class", "gthread", "--threads", "2", "--access-logfile", "-"]

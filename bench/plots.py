@@ -37,7 +37,7 @@ def write_all(data: dict, out: Path) -> list[Path]:
     if data.get("ingest_cdf") or data.get("e2e_cdf"):
         fig, ax = plt.subplots(figsize=(8, 5))
         _cdf(ax, data.get("ingest_cdf", []), "ingest: POST ACK at 1,000/s offered")
-        _cdf(ax, data.get("e2e_cdf", []), "e2e: order accepted -> venue answer recorded")
+        _cdf(ax, data.get("e2e_cdf", []), "e2e: order accepted -> venue ACK (150=0) in our books")
         for x, label in ((50, "50 ms"), (250, "250 ms")):
             ax.axvline(x, linestyle=":", color="grey")
             ax.text(x, 0.02, label, rotation=90, color="grey")

