@@ -142,7 +142,7 @@ def test_a_late_fill_after_cancelled_is_booked_and_flagged_never_past_the_quanti
     assert position().net_quantity == D("2")
 
 
-def test_an_overfill_is_quarantined_and_flagged(trader, in_process_venue):
+def test_an_overfill_is_quarantined_flagged_and_counted(trader, in_process_venue, client):
     venue = in_process_venue
     order, cl = live_order(venue, trader)
     venue.deliver([venue.book.fill(cl, D("8"), D("150"))])
@@ -156,6 +156,8 @@ def test_an_overfill_is_quarantined_and_flagged(trader, in_process_venue):
     assert "overfill" in refreshed(order).flag
     assert "overfill" in ExecutionReport.objects.get(exec_id=over[17]).flag
     assert position().net_quantity == D("8")
+    scraped = client.get("/metrics").content.decode()
+    assert 'oms_fills_quarantined_total{reason="OVERFILL",venue="XMOCK"} 1.0' in scraped
 
 
 def test_a_bust_takes_the_trade_out_of_the_order_and_the_position(trader, in_process_venue):
