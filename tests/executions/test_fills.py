@@ -345,3 +345,20 @@ def test_a_bust_or_correction_that_names_no_trade_of_the_order_is_flagged(
     expected = D("0") if amend == "bust" else D("3")
     assert refreshed(order).filled_quantity == expected
     assert position().net_quantity == D("2") + expected
+
+
+def test_a_trade_the_venues_cumqty_says_we_have_already_is_quarantined(trader,
+                                                                       in_process_venue):
+    venue = in_process_venue
+    order, cl = live_order(venue, trader)
+    first = venue.book.fill(cl, D("4"), D("150"))
+    venue.deliver([first])
+
+    # A new ExecID, but by its CumQty (4) it is in the 4 we have: booking it would count
+    # one trade twice.
+    venue.deliver([first | {17: "SAME-TRADE-AGAIN"}])
+
+    assert figures(order)[:2] == ("PARTIALLY_FILLED", D("4"))
+    assert Fill.objects.get(exec_id="SAME-TRADE-AGAIN").quarantine_reason == "COUNTED"
+    assert "says it is in our 4 already" in refreshed(order).flag
+    assert position().net_quantity == D("4")

@@ -61,12 +61,18 @@ def _apply(tags: dict, seq: int) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("held_before", [False, True], ids=["first-fills", "a-held-position"])
 def test_two_fills_at_once_for_one_account_and_symbol_lose_no_update(
-    trader, in_process_venue, monkeypatch
+    trader, in_process_venue, monkeypatch, held_before
 ):
     venue = in_process_venue
     first, first_cl = live_order(venue, trader)
     second, second_cl = live_order(venue, trader, side="SELL", limit_price=D("151"))
+    held = D(0)
+    if held_before:  # the position row exists: the common case
+        earlier, earlier_cl = live_order(venue, trader)
+        venue.deliver([venue.book.fill(earlier_cl, D("1"), D("149"))])
+        held = D("1")
     buy = venue.book.fill(first_cl, D("3"), D("150"))
     sell = venue.book.fill(second_cl, D("5"), D("151"))
     # Widen the window between reading the position and writing it back: without the row
@@ -95,8 +101,8 @@ def test_two_fills_at_once_for_one_account_and_symbol_lose_no_update(
     [thread.join(timeout=30) for thread in threads]
 
     assert errors == []
-    held = Position.objects.get(account_id="ACC-1", symbol="AAPL")
-    assert held.net_quantity == D("-2")  # +3 -5: both counted
+    position = Position.objects.get(account_id="ACC-1", symbol="AAPL")
+    assert position.net_quantity == held + D("-2")  # +3 -5: both counted
     assert Order.objects.get(pk=first.pk).filled_quantity == D("3")
     assert Order.objects.get(pk=second.pk).filled_quantity == D("5")
     assert books_problems() == []
