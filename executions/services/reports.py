@@ -6,7 +6,14 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 
 from executions.models import EXEC_TYPES, ORD_STATUSES, ORDER_STATUS_EXEC_TYPE, ExecutionReport
-from omsproject.decimals import EXACT, MONEY_DIGITS, PRICE_DIGITS, QUANTITY_DIGITS, fits, quantize_price
+from omsproject.decimals import (
+    EXACT,
+    MONEY_DIGITS,
+    PRICE_DIGITS,
+    QUANTITY_DIGITS,
+    fits,
+    quantize_price,
+)
 from venues.fix.codec import VenueMessage
 
 # The decimal tags a report is stored with: (tag, name, field, digits). A value the column
