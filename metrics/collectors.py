@@ -13,7 +13,12 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
+from django.conf import settings
+
 from dispatch.models import RequestKind
+from executions.market_prices import latest_marks
+from executions.models import QuarantineReason
+from executions.pnl import unrealized
 from metrics import selectors
 from orders.models import OrderStatus
 from sessions.models import SessionState
@@ -41,6 +46,9 @@ class OmsCollector(Collector):
         yield from self._requests(venues)
         yield from self._sessions(venues)
         yield from self._limiter(venues)
+        yield self._quarantined(venues)
+        yield self._reconciled(venues)
+        yield from self._positions()
 
     def _orders(self, venues: list[str]) -> Metric:
         counts = selectors.orders_by_venue_and_status()
@@ -168,6 +176,62 @@ class OmsCollector(Collector):
             seconds.add_metric([venue], waited_seconds)
         yield count
         yield seconds
+
+
+    def _quarantined(self, venues: list[str]) -> Metric:
+        counts = selectors.fills_quarantined_by_venue_and_reason()
+        family = CounterMetricFamily(
+            "oms_fills_quarantined",
+            "Trades stored and not booked (overfill, an order that never lived at the venue, "
+            "counted already), for an operator.",
+            labels=["venue", "reason"],
+        )
+        for venue in venues:
+            for reason in QuarantineReason.values:
+                family.add_metric([venue, reason], counts.get((venue, reason), 0))
+        return family
+
+    def _reconciled(self, venues: list[str]) -> Metric:
+        counts = selectors.fills_reconciled_by_venue()
+        family = CounterMetricFamily(
+            "oms_fills_reconciled",
+            "Orders whose venue reported more filled than the trades it reported to us: the "
+            "difference booked from its CumQty and AvgPx (trade reports lost).",
+            labels=["venue"],
+        )
+        for venue in venues:
+            family.add_metric([venue], counts.get(venue, 0))
+        return family
+
+    def _positions(self) -> Iterator[Metric]:
+        # One series per account and symbol: bounded by OMS_METRICS_POSITION_SERIES (open
+        # positions and realized P&L, most recently moved first), the rest counted.
+        rows, omitted = selectors.positions_for_metrics(
+            limit=settings.OMS_METRICS_POSITION_SERIES)
+        marks = latest_marks(row.symbol for row in rows)
+        labels = ["account", "symbol"]
+        net = GaugeMetricFamily("oms_position_net_quantity",
+                                "Net quantity (bought minus sold) per account and symbol.",
+                                labels=labels)
+        realized = GaugeMetricFamily("oms_position_realized_pnl",
+                                     "Realized P&L (average cost, before fees).",
+                                     labels=labels)
+        marked = GaugeMetricFamily("oms_position_unrealized_pnl",
+                                   "Unrealized P&L against the latest market price (absent "
+                                   "without one).", labels=labels)
+        for row in rows:
+            key = [row.account_id, row.symbol]
+            net.add_metric(key, float(row.net_quantity))
+            realized.add_metric(key, float(row.realized_pnl))
+            mark = marks.get(row.symbol)
+            value = unrealized(net=row.net_quantity, average_cost=row.average_cost,
+                               mark=None if mark is None else mark.price)
+            if value is not None:
+                marked.add_metric(key, float(value))
+        yield from (net, realized, marked)
+        yield GaugeMetricFamily("oms_positions_omitted",
+                                "Positions left out of the per-position series "
+                                "(OMS_METRICS_POSITION_SERIES).", value=omitted)
 
 
 def oms_registry() -> CollectorRegistry:

@@ -17,6 +17,7 @@ from django.db.models import Count, Q, Sum
 
 from dispatch.limiter import wait_metric_keys
 from dispatch.models import RequestState, VenueRequest
+from executions.models import Fill, FillKind, Position
 from orders.models import Order
 from sessions.selectors import trading_halt_get
 from venues.models import Venue
@@ -152,3 +153,29 @@ def limiter_waits_by_venue(venues: list[str]) -> dict[str, tuple[int, float]]:
         venue: (int(values[2 * i] or 0), float(values[2 * i + 1] or 0))
         for i, venue in enumerate(venues)
     }
+
+
+def fills_quarantined_by_venue_and_reason() -> dict[tuple[str, str], int]:
+    """Trades quarantined, ever (a fill's reason never changes, and fills are never
+    deleted, so this only grows: a counter). Served by no index: quarantines are rare, and
+    the partial scan is over fills with a reason."""
+    rows = (Fill.objects.exclude(quarantine_reason="").order_by()
+            .values_list("venue_id", "quarantine_reason").annotate(n=Count("*")))
+    return {(venue, reason): n for venue, reason, n in rows}
+
+
+def fills_reconciled_by_venue() -> dict[str, int]:
+    """Orders whose venue reported more filled than the trades it reported to us (one
+    RECONCILED fill each, kept, busted when no longer needed): only grows."""
+    rows = (Fill.objects.filter(kind=FillKind.RECONCILED).order_by()
+            .values_list("venue_id").annotate(n=Count("*")))
+    return dict(rows)
+
+
+def positions_for_metrics(*, limit: int) -> tuple[list[Position], int]:
+    """Positions worth a series (open, or with realized P&L), most recently moved first, at
+    most `limit` of them; and how many more there are."""
+    worth = Position.objects.exclude(net_quantity=0, realized_pnl=0)
+    rows = list(worth.order_by("-updated_at", "-id")[:limit])
+    omitted = worth.count() - len(rows) if len(rows) == limit else 0
+    return rows, omitted

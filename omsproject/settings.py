@@ -246,6 +246,9 @@ OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
 # reach the web process: convenient locally, flagged by `manage.py check --deploy`; set it in
 # production.
 OMS_METRICS_TOKEN = env("OMS_METRICS_TOKEN", default="")
+# Per account and symbol position series on /metrics, at most: the positions open or with
+# realized P&L, most recently moved first (the rest are counted in oms_positions_omitted).
+OMS_METRICS_POSITION_SERIES = env.int("OMS_METRICS_POSITION_SERIES", default=200)
 # --- end Metrics ----------------------------------------------------------------------------
 
 LOGGING = {

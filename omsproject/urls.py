@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("orders.urls")),
+    path("api/v1/", include("executions.urls")),
     path("api/v1/", include("sessions.urls")),
     path("api/v1/", include("dispatch.urls")),
     path("api/v1/", include("venues.urls")),

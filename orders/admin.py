@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 
 from dispatch.admin import VenueRequestInline
+from executions.admin import ExecutionReportInline, FillInline
 from omsproject.admin_inlines import ReadOnlyTabularInline
 from omsproject.errors import DomainError
 from orders import services
@@ -60,11 +61,12 @@ class OrderAdmin(BlotterAdminMixin, admin.ModelAdmin):
     search_fields = ["=id", "client_order_id", "account__code"]
     list_select_related = ["account", "venue"]
     show_full_result_count = False  # counting a large order table on every page is slow
-    inlines = [OrderEventInline, VenueRequestInline]
+    inlines = [OrderEventInline, VenueRequestInline, FillInline, ExecutionReportInline]
     actions = ["cancel_selected_orders"]
     readonly_fields = [
         "id", "client_order_id", "account", "symbol", "side", "order_type", "time_in_force",
-        "venue", "status", "filled_quantity", "created_at", "updated_at",
+        "venue", "status", "filled_quantity", "leaves_quantity", "average_price", "flag",
+        "created_at", "updated_at",
     ]
     fields = readonly_fields[:7] + list(_EDITABLE) + readonly_fields[7:]
 

@@ -1,15 +1,11 @@
-import binascii
-from base64 import b64decode
-from urllib.parse import parse_qs
 from uuid import UUID
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from omsproject.pagination import StrictCursorPagination
 from omsproject.schema import ERROR_RESPONSES
 from orders import selectors, services
 from orders.filters import OrderFilter
@@ -23,40 +19,15 @@ from orders.serializers import (
 )
 
 
-class OrderCursorPagination(CursorPagination):
+class OrderCursorPagination(StrictCursorPagination):
     ordering = "-id"  # UUIDv7: newest first, stable and unique
-    page_size = 100
-    page_size_query_param = "limit"
-    max_page_size = 500
 
-    def get_page_size(self, request):
-        # DRF falls back to the default page size on a limit it cannot read; a client that
-        # asked for something else should hear that it was not understood.
-        given = request.query_params.get(self.page_size_query_param)
-        if given is not None and not (given.isascii() and given.isdigit() and int(given) >= 1):
-            raise ValidationError({"limit": ["A whole number of at least 1."]})
-        return super().get_page_size(request)
-
-    def decode_cursor(self, request):
-        # DRF decodes leniently: garbage that is not base64 reads as "no cursor" (the first
-        # page, silently), and a position that is not an order id reaches the database and
-        # fails there (a 500). A cursor is only ever one we issued, so anything else is 404.
-        encoded = request.query_params.get(self.cursor_query_param)
-        if encoded is not None:
-            try:
-                decoded = b64decode(encoded.encode("ascii"), validate=True).decode("ascii")
-                fields = parse_qs(decoded, keep_blank_values=True, strict_parsing=True)
-            except (binascii.Error, UnicodeError, ValueError):
-                raise NotFound(self.invalid_cursor_message) from None
-            if not set(fields) <= {"o", "r", "p"}:
-                raise NotFound(self.invalid_cursor_message)
-        cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None:
-            try:
-                UUID(cursor.position)
-            except ValueError:
-                raise NotFound(self.invalid_cursor_message) from None
-        return cursor
+    def position_is_valid(self, position: str) -> bool:
+        try:
+            UUID(position)
+        except ValueError:
+            return False
+        return True
 
 
 class OrderListCreateApi(GenericAPIView):

@@ -79,6 +79,10 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset(),
 }
 TERMINAL_STATUSES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
+# The one way out of a terminal status: the venue busts (150=H) or corrects (150=G) a trade
+# of a filled order, which is then no longer filled in full; a bust never reopens an order,
+# so the venue reports it cancelled (docs/fix.md, "Trades, busts and corrections").
+AFTER_TRADE_AMENDED: dict[str, frozenset[str]] = {S.FILLED: frozenset({S.CANCELED})}
 LIVE_STATUSES = frozenset(ALLOWED_TRANSITIONS) - TERMINAL_STATUSES - {S.QUEUED}
 # Queued: changed in place. Live: a MODIFY / CANCEL goes to the venue.
 MODIFIABLE_STATUSES = frozenset({S.QUEUED, S.NEW, S.PARTIALLY_FILLED})
@@ -161,6 +165,13 @@ class Order(models.Model):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    @property
+    def leaves_quantity(self):
+        """LeavesQty (151): what is still open for execution; none once the order is done."""
+        if self.status in TERMINAL_STATUSES:
+            return Decimal(0)
+        return max(self.quantity - self.filled_quantity, Decimal(0))
+
 
 class OrderEventType(models.TextChoices):
     CREATED = "CREATED"
@@ -176,6 +187,8 @@ class OrderEventType(models.TextChoices):
     ACKNOWLEDGED = "ACKNOWLEDGED"
     REJECTED = "REJECTED"
     FILLED = "FILLED"
+    BUSTED = "BUSTED"  # the venue cancelled a trade (150=H)
+    CORRECTED = "CORRECTED"  # the venue corrected a trade's quantity or price (150=G)
     EXPIRED = "EXPIRED"
     RECONCILED = "RECONCILED"  # moved to what the venue answered a status request
     RESTATED = "RESTATED"  # a venue report that changed nothing here (status, done for day)

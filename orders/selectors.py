@@ -3,23 +3,21 @@ from uuid import UUID
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
+from omsproject.scoping import visible_to
 from orders.errors import OrderNotFound
 from orders.models import Order
 
 
 def order_visible_to(*, user: AbstractBaseUser) -> QuerySet[Order]:
     """Operators see every order; a client only the orders of accounts granted to it."""
-    orders = Order.objects.select_related("account", "venue")
-    if user.is_staff:
-        return orders
-    return orders.filter(account__users=user)
+    return visible_to(Order.objects.select_related("account", "venue"), user=user)
 
 
 def order_get_for_user(*, user: AbstractBaseUser, order_id: UUID) -> Order:
     """The order with its audit trail, or OrderNotFound: another account's order is not found."""
     order = (
         order_visible_to(user=user)
-        .prefetch_related("events", "requests")
+        .prefetch_related("events", "requests", "fills")
         .filter(pk=order_id)
         .first()
     )

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dispatch.serializers import VenueRequestOutput
+from executions.serializers import FillOutput
 from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS
 from omsproject.serializer_fields import PlainDecimalField
 from omsproject.serializers import StrictSerializer
@@ -60,13 +61,22 @@ class OrderOutput(serializers.Serializer):
     timeInForce = serializers.ChoiceField(source="time_in_force", choices=TimeInForce.choices)
     venue = serializers.CharField(source="venue_id")
     status = serializers.CharField()
-    filledQuantity = PlainDecimalField(source="filled_quantity", **QUANTITY_DIGITS)
+    filledQuantity = PlainDecimalField(source="filled_quantity", **QUANTITY_DIGITS,
+                                       help_text="The same as cumQty (kept for clients).")
+    cumQty = PlainDecimalField(source="filled_quantity", **QUANTITY_DIGITS,
+                               help_text="CumQty: the sum of the order's applied fills.")
+    leavesQty = PlainDecimalField(source="leaves_quantity", **QUANTITY_DIGITS,
+                                  help_text="LeavesQty: open for execution; 0 once done.")
+    avgPx = PlainDecimalField(source="average_price", **PRICE_DIGITS, allow_null=True,
+                              help_text="The fills' quantity-weighted mean price (8 places, "
+                                        "half to even); null until filled.")
     createdAt = serializers.DateTimeField(source="created_at")
     updatedAt = serializers.DateTimeField(source="updated_at")
 
 
 class OrderDetailOutput(OrderOutput):
     events = OrderEventOutput(many=True)
+    fills = FillOutput(many=True)
     requests = serializers.SerializerMethodField()
 
     @extend_schema_field(VenueRequestOutput(many=True))

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db.models import (
-    Case,
     DecimalField,
     ExpressionWrapper,
     F,
@@ -18,11 +17,11 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce, Greatest
 
 from dispatch.models import RequestKind, RequestState, VenueRequest
+from executions.models import Fill, FillState, Position
 from omsproject.decimals import QUANTITY_DIGITS
 from orders.models import TERMINAL_STATUSES, Order, Side
 from risk.models import Admission
@@ -56,12 +55,11 @@ def open_quantities(account: str, symbol: str) -> tuple[Decimal, Decimal]:
 
 
 def filled_position(account: str, symbol: str) -> Decimal:
-    """Net filled quantity: bought minus sold, over the account's orders in the symbol."""
-    signed = Case(When(side=Side.BUY, then=F("filled_quantity")),
-                  default=-F("filled_quantity"), output_field=_QTY)
-    total = (Order.objects.filter(account_id=account, symbol=symbol, filled_quantity__gt=0)
-             .aggregate(net=Sum(signed))["net"])
-    return total or ZERO
+    """Net filled quantity, as the account's position in the symbol stands (executions'
+    Position: every booked fill, busts and corrections included)."""
+    net = (Position.objects.filter(account_id=account, symbol=symbol)
+           .values_list("net_quantity", flat=True).first())
+    return net or ZERO
 
 
 def reserved_notional(account: str) -> Decimal:
@@ -76,12 +74,10 @@ def reserved_notional(account: str) -> Decimal:
 
 
 def used_notional_today(account: str, *, now: datetime | None = None) -> Decimal:
-    """What the account's fills cost today (UTC): filled quantity at its average price, over
-    the orders accepted today."""
+    """What the account's booked fills of today (UTC, by TransactTime) cost."""
     start = (now or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
-    total = (Order.objects.filter(account_id=account, created_at__gte=start,
-                                  filled_quantity__gt=0)
-             .aggregate(notional=Sum(ExpressionWrapper(
-                 F("filled_quantity") * Coalesce(F("average_price"), Value(ZERO)),
-                 output_field=_NOTIONAL))))
+    total = (Fill.objects.filter(account_id=account, state=FillState.APPLIED,
+                                 transact_time__gte=start)
+             .aggregate(notional=Sum(ExpressionWrapper(F("last_quantity") * F("last_price"),
+                                                       output_field=_NOTIONAL))))
     return total["notional"] or ZERO

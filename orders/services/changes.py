@@ -14,6 +14,7 @@ from django.db import transaction
 
 from dispatch.models import RequestKind
 from dispatch.queue import request_enqueue, requests_withdraw_queued
+from omsproject.decimals import decimal_text
 from omsproject.errors import InvalidInput
 from orders.errors import InvalidTransition
 from orders.models import (
@@ -61,9 +62,13 @@ def order_modify(
             return order
         order_terms_validate(terms=after)
         if after.quantity <= order.filled_quantity:
+            # Read under the order's lock: a fill that committed first is counted, one
+            # that comes later finds the replace pending, and the venue refuses a quantity
+            # at or below what it has filled (docs/fix.md): never half accepted.
+            filled = decimal_text(order.filled_quantity)
             raise InvalidInput(
-                f"Quantity must stay above the {order.filled_quantity} already filled.",
-                details={"quantity": ["At most the filled quantity."]},
+                f"Quantity must stay above the {filled} already filled.",
+                details={"quantity": [f"Must be more than the {filled} already filled."]},
             )
         hooks.run_amend_checks(order=order, after=after)
         data = terms_data(order, new_terms)

@@ -14,10 +14,11 @@ TERMS = ("quantity", "limit_price", "stop_price")
 
 def transition(
     order: Order, *, to_status: str, event: str, actor: str, data: dict | None = None,
-    also_update: tuple[str, ...] = (),
+    also_update: tuple[str, ...] = (), also_allowed: frozenset[str] = frozenset(),
 ) -> Order:
-    """Move the (locked) order to `to_status`, saving `also_update` too."""
-    if to_status not in ALLOWED_TRANSITIONS[order.status]:
+    """Move the (locked) order to `to_status`, saving `also_update` too. `also_allowed`:
+    the moves a trade's bust or correction adds (models.AFTER_TRADE_AMENDED)."""
+    if to_status not in ALLOWED_TRANSITIONS[order.status] | also_allowed:
         raise InvalidTransition(
             f"Order is {order.status}; it cannot become {to_status}.",
             details={"status": order.status},

@@ -4,9 +4,10 @@ execution reports (35=8), cancel rejects (35=9), and rejects of messages it did 
 
 The venue has the last word on an order, within our rules: its OrdStatus is followed (a
 live status yields to a cancel or replace of ours still pending, as FIX's status precedence
-has it), its CumQty and AvgPx become ours, a replace it accepted brings its terms. A report
-that our rules cannot follow (an unknown value, a move out of a terminal status, more filled
-than ordered) is stored and flagged for an operator, and changes nothing.
+has it), a replace it accepted brings its terms, and its trades, busts and corrections are
+booked as fills, which make the order's cumQty and avgPx (venue_fills.py). A report that our
+rules cannot follow (an unknown value, a move out of a terminal status, more filled than
+ordered) is stored and flagged for an operator, and changes nothing else.
 """
 
 import logging
@@ -25,7 +26,9 @@ from dispatch.queue import (
 )
 from executions.models import ExecutionReport
 from executions.services import execution_report_flag, execution_report_record
+from omsproject.decimals import decimal_text
 from orders.models import (
+    AFTER_TRADE_AMENDED,
     ALLOWED_TRANSITIONS,
     TERMINAL_STATUSES,
     Order,
@@ -35,6 +38,7 @@ from orders.models import (
 from orders.services.claims import order_new_returned
 from orders.services.locking import lock_order
 from orders.services.transitions import TERMS, flag, live_status, record, terms_data, transition
+from orders.services.venue_fills import fills_follow
 from venues.fix.codec import VenueMessage
 
 logger = logging.getLogger("orders")
@@ -50,8 +54,8 @@ VENUE_STATUS = {"0": S.NEW, "1": S.PARTIALLY_FILLED, "2": S.FILLED, "4": S.CANCE
 EVENT_FOR_EXEC_TYPE = {
     "0": OrderEventType.ACKNOWLEDGED, "A": OrderEventType.ACKNOWLEDGED,
     "8": OrderEventType.REJECTED, "4": OrderEventType.CANCELED, "5": OrderEventType.REPLACED,
-    "C": OrderEventType.EXPIRED, "F": OrderEventType.FILLED, "G": OrderEventType.FILLED,
-    "H": OrderEventType.FILLED, "I": OrderEventType.RECONCILED,
+    "C": OrderEventType.EXPIRED, "F": OrderEventType.FILLED, "G": OrderEventType.CORRECTED,
+    "H": OrderEventType.BUSTED, "I": OrderEventType.RECONCILED,
 }
 ORD_REJ_REASONS = {"0": "BROKER_OPTION", "1": "UNKNOWN_SYMBOL", "2": "EXCHANGE_CLOSED",
                    "3": "ORDER_EXCEEDS_LIMIT", "4": "TOO_LATE_TO_ENTER", "5": "UNKNOWN_ORDER",
@@ -132,43 +136,54 @@ def follow_venue(order: Order, report: ExecutionReport, message: VenueMessage, *
         changed.append("venue_cl_ord_id")
     if report.exec_type == "5" or reconcile_terms:
         terms = _terms_from(report, order, answering)
+        if terms["quantity"] < order.filled_quantity:
+            # A venue does not replace an order to less than it has filled (docs/fix.md,
+            # rule 4): half of such a replace cannot be taken, so none of it is.
+            _unfollowable(order, report, data, f"the venue's quantity "
+                          f"{decimal_text(terms['quantity'])} is below the "
+                          f"{decimal_text(order.filled_quantity)} filled here")
+            return
         if any(terms[f] != getattr(order, f) for f in TERMS):
             data |= terms_data(order, terms)
             for field in TERMS:
                 if terms[field] != getattr(order, field):
                     setattr(order, field, terms[field])
                     changed.append(field)
-    cum, average = report.cum_quantity, report.average_price
-    if cum is not None and cum > order.quantity:
-        execution_report_flag(report, "more filled than ordered")
-        flag(order, why=f"the venue reports {cum} filled of {order.quantity} (overfill)",
-             actor=ACTOR, data=data)
+    booking = fills_follow(order, report)
+    if booking.stop:
+        _unfollowable(order, report, data | booking.data, booking.problem)
         return
-    if cum is not None and cum != order.filled_quantity:
-        data |= {"cumQty": str(cum), "before": {**data.get("before", {}),
-                                                 "filledQuantity": str(order.filled_quantity)}}
-        order.filled_quantity = cum
-        changed.append("filled_quantity")
-    if cum and average is not None and average != order.average_price:
-        data["avgPx"] = str(average)
-        order.average_price = average
-        changed.append("average_price")
+    data |= booking.data
+    changed += [f for f in booking.changed if f not in changed]
     target = _target_status(order, report)
+    amended = report.exec_type in ("G", "H")
     if target == order.status:
         if changed or answering is not None:
             record(order, event=event, actor=ACTOR, data=data, also_update=tuple(changed))
-        return
-    if target not in ALLOWED_TRANSITIONS[order.status]:
-        # Not even its figures: a fill booked on an order our rules say is closed (or never
-        # sent) would be half a move. The operator decides, from the stored report.
-        execution_report_flag(report, f"the order is {order.status} here")
-        flag(order, why=f"the venue says {target}; the order is {order.status} here",
-             actor=ACTOR, data=data)
-        return
-    if target in TERMINAL_STATUSES:
-        requests_withdraw_queued(order_id=order.pk, reason=f"the venue reports {target}")
-    transition(order, to_status=target, event=event, actor=ACTOR, data=data,
-               also_update=tuple(changed))
+    elif target in ALLOWED_TRANSITIONS[order.status] or (
+        amended and target in AFTER_TRADE_AMENDED.get(order.status, ())
+    ):
+        if target in TERMINAL_STATUSES:
+            requests_withdraw_queued(order_id=order.pk, reason=f"the venue reports {target}")
+        transition(order, to_status=target, event=event, actor=ACTOR, data=data,
+                   also_update=tuple(changed),
+                   also_allowed=AFTER_TRADE_AMENDED.get(order.status, frozenset())
+                   if amended else frozenset())
+    else:
+        # The status cannot follow (the order is closed here, or never left). A trade it
+        # reports that could be booked was (late: it happened, the position is real); the
+        # rest of the report waits for an operator, with the stored report.
+        if booking.booked:
+            record(order, event=event, actor=ACTOR, data=data, also_update=tuple(changed))
+        booking.note(f"the venue says {target}; the order is {order.status} here")
+    if booking.problem:
+        _unfollowable(order, report, data, booking.problem)
+
+
+def _unfollowable(order: Order, report: ExecutionReport, data: dict, why: str) -> None:
+    """Flag the report and the order for an operator (nothing else of the order is saved)."""
+    execution_report_flag(report, why)
+    flag(order, why=f"venue report {report.exec_id}: {why}", actor=ACTOR, data=data)
 
 
 def _current_cl_ord_id(answering, message, reconcile: bool) -> str:

@@ -56,7 +56,10 @@ def test_metrics_is_prometheus_text_format(client):
                    "oms_venue_session_state gauge", "oms_venue_session_desired gauge",
                    "oms_fix_session_state gauge", "oms_fix_next_sender_seq_num gauge",
                    "oms_fix_next_target_seq_num gauge", "oms_trading_halted gauge",
-                   "oms_limiter_waits_total counter", "oms_limiter_wait_seconds_total counter"):
+                   "oms_limiter_waits_total counter", "oms_limiter_wait_seconds_total counter",
+                   "oms_fills_quarantined_total counter", "oms_fills_reconciled_total counter",
+                   "oms_position_net_quantity gauge", "oms_position_realized_pnl gauge",
+                   "oms_position_unrealized_pnl gauge", "oms_positions_omitted gauge"):
         assert f"# TYPE {family}\n" in body
 
 
@@ -243,3 +246,40 @@ def test_without_a_token_metrics_is_open_and_the_deploy_check_says_so(settings, 
     with pytest.raises(SystemCheckError) as other_warnings:
         call_command("check", "--deploy", "--fail-level", "WARNING", "--tag", "security")
     assert "metrics.W001" not in str(other_warnings.value)
+
+
+# --- fills and positions ---------------------------------------------------------------------
+
+
+def test_positions_are_series_per_account_and_symbol_within_a_bound(
+    settings, trader, in_process_venue, scrape, limiter_redis
+):
+    from datetime import UTC, datetime
+
+    import redis
+
+    venue = in_process_venue
+    orders = [make_order(user=trader, account_code="ACC-1", symbol=symbol, side=side)
+              for symbol, side in (("AAPL", "BUY"), ("MSFT", "SELL"), ("NVDA", "BUY"))]
+    drain(venue)
+    cl = {o.symbol: str(o.requests.get(kind="NEW").request_id) for o in orders}
+    venue.deliver([venue.book.fill(cl["AAPL"], Decimal("4"), Decimal("150")),
+                   venue.book.fill(cl["MSFT"], Decimal("2"), Decimal("320.5"))])
+    redis.Redis.from_url(settings.REDIS_URL).hset("oms:md:XMOCK:AAPL", mapping={
+        "last": "151.25", "ts": datetime.now(UTC).isoformat()})
+
+    samples = scrape()
+    net = series(samples, "oms_position_net_quantity", account="ACC-1")
+    assert net == {"AAPL": 4.0, "MSFT": -2.0}  # NVDA never traded: no series
+    assert series(samples, "oms_position_realized_pnl", account="ACC-1") == {
+        "AAPL": 0.0, "MSFT": 0.0}
+    assert series(samples, "oms_position_unrealized_pnl", account="ACC-1") == {"AAPL": 5.0}
+    assert series(samples, "oms_positions_omitted") == {NO_LABELS: 0.0}
+    assert series(samples, "oms_fills_quarantined_total", venue="XMOCK") == {
+        "OVERFILL": 0.0, "NOT_LIVE": 0.0, "COUNTED": 0.0}
+    assert series(samples, "oms_fills_reconciled_total") == {"XMOCK": 0.0}
+
+    settings.OMS_METRICS_POSITION_SERIES = 1  # the most recently moved only
+    samples = scrape()
+    assert series(samples, "oms_position_net_quantity", account="ACC-1") == {"MSFT": -2.0}
+    assert series(samples, "oms_positions_omitted") == {NO_LABELS: 1.0}

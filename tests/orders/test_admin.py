@@ -27,6 +27,10 @@ def _change_form(order: Order, **changes) -> dict:
         "events-MIN_NUM_FORMS": "0", "events-MAX_NUM_FORMS": "1000",
         "requests-TOTAL_FORMS": "0", "requests-INITIAL_FORMS": "0",
         "requests-MIN_NUM_FORMS": "0", "requests-MAX_NUM_FORMS": "1000",
+        "fills-TOTAL_FORMS": "0", "fills-INITIAL_FORMS": "0",
+        "fills-MIN_NUM_FORMS": "0", "fills-MAX_NUM_FORMS": "1000",
+        "execution_reports-TOTAL_FORMS": "0", "execution_reports-INITIAL_FORMS": "0",
+        "execution_reports-MIN_NUM_FORMS": "0", "execution_reports-MAX_NUM_FORMS": "1000",
     }
     form.update(changes)
     return form

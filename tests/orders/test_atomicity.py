@@ -8,7 +8,7 @@ from django.db import connection
 
 from dispatch.drain import dispatch_drain
 from dispatch.models import VenueRequest
-from executions.models import ExecutionReport
+from executions.models import ExecutionReport, Fill, Position
 from orders import services
 from orders.models import Order, OrderEvent, OrderStatus
 from tests.dispatch.conftest import drain
@@ -79,27 +79,31 @@ def test_a_venue_report_that_fails_midway_leaves_no_trace_and_applies_later(
     assert order.events.last().type == "ACKNOWLEDGED"
     assert not ExecutionReport.objects.filter(exec_id=fill[17]).exists()
 
+    assert not Fill.objects.exists() and not Position.objects.filter(net_quantity=4).exists()
+
     monkeypatch.undo()
     in_process_venue.deliver([fill])  # the holder's next try (or a resend) applies it whole
     order.refresh_from_db()
     assert (order.status, order.filled_quantity) == ("PARTIALLY_FILLED", Decimal("4"))
     assert order.events.last().type == "FILLED"
+    assert Position.objects.get().net_quantity == Decimal("4")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_venue_report_its_change_and_its_event_commit_as_one_transaction(
     trader, in_process_venue
 ):
-    """Every row a report writes (the report, the order's figures and status, the event that
-    audits them, the request it answers) is written by one transaction: none is deferred to
-    after a commit, none written aside."""
+    """Every row a report writes (the report, the fill it reports, the order's figures and
+    status, the event that audits them, the request it answers, the position the fill
+    moves) is written by one transaction: none is deferred to after a commit, none written
+    aside."""
     order = make_order(user=trader, account_code="ACC-1")
     dispatch_drain(venue_code=VENUE, budget_seconds=0.5)
     in_process_venue.book.silent = True  # it takes the order and answers with a trade
     in_process_venue.write()
     answer = in_process_venue.book.fill(new_cl_ord_id(order), Decimal("4"), Decimal("150"))
     tables = {model._meta.db_table for model in (Order, OrderEvent, ExecutionReport,
-                                                  VenueRequest)}
+                                                  VenueRequest, Fill, Position)}
     writes: list[tuple[str, str]] = []
 
     def watch(execute, sql, params, many, context):

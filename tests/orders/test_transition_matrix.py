@@ -18,7 +18,7 @@ from dispatch.queue import requests_enqueue_status
 from executions.models import ExecutionReport
 from orders import services
 from orders.errors import InvalidTransition
-from orders.models import ALLOWED_TRANSITIONS, Order
+from orders.models import AFTER_TRADE_AMENDED, ALLOWED_TRANSITIONS, Order
 from tests.dispatch.conftest import drain
 from tests.factories import make_order
 
@@ -116,20 +116,57 @@ def answer(venue, order):
     return []
 
 
+def trade(venue, order, ord_status: str, quantity: Decimal) -> dict:
+    """A trade report by hand (for an order the venue never had), with LastQty and LastPx."""
+    return report(venue, order, "F", ord_status, cum=order.filled_quantity + quantity,
+                  avg=Decimal("151")) | {32: str(quantity), 31: "151"}
+
+
 def fill(venue, order):
-    return own_or_hand_built(
-        venue, order, lambda book: venue.book.fill(book["clOrdId"], Decimal("2"),
-                                                   Decimal("151")),
-        "F", "1", cum=Decimal("2"), avg=Decimal("151"))
+    book = at_venue(venue, order)
+    if book is None:
+        return [trade(venue, order, "1", Decimal("2"))]
+    return [venue.book.fill(book["clOrdId"], Decimal("2"), Decimal("151"))]
 
 
 def fill_the_rest(venue, order):
     book = at_venue(venue, order)
     if book is None:
-        return [report(venue, order, "F", "2", cum=order.quantity, avg=Decimal("151"))]
+        return [trade(venue, order, "2", order.quantity - order.filled_quantity)]
     if book["qty"] > book["cum"]:
         return [venue.book.fill(book["clOrdId"], book["qty"] - book["cum"], Decimal("151"))]
-    return [report(venue, order, "F", "2")]  # filled already: the venue says so again
+    # Filled already: a trade report with no trade in it (no LastQty), which is flagged.
+    return [report(venue, order, "F", "2")]
+
+
+def last_trade(venue, order) -> str | None:
+    fill = order.fills.filter(state="APPLIED").order_by("-id").first()
+    return fill.exec_id if fill else None
+
+
+def never_received(venue, order, exec_type: str) -> dict:
+    """A bust or correction of a trade whose report never reached us, its CumQty equal to
+    ours (the venue's status as it has it)."""
+    status = (at_venue(venue, order) or {}).get("status", "0")
+    return report(venue, order, exec_type, status) | {19: "NEVER-RECEIVED", 32: "1", 31: "150"}
+
+
+def bust(venue, order):
+    """The venue busts the order's last trade; of an order with none, one we never
+    received."""
+    exec_id = last_trade(venue, order)
+    if exec_id is None:
+        return [never_received(venue, order, "H")]
+    return [venue.book.bust(exec_id)]
+
+
+def correct(venue, order):
+    """The venue corrects the order's last trade to one less, one dearer."""
+    exec_id = last_trade(venue, order)
+    if exec_id is None:
+        return [never_received(venue, order, "G")]
+    was = venue.book.trades[exec_id]
+    return [venue.book.correct(exec_id, was["qty"] - 1, was["px"] + 1)]
 
 
 def venue_cancel(venue, order):
@@ -204,7 +241,10 @@ def unknown_ord_status(venue, order):
 
 
 def overfill(venue, order):
-    return [report(venue, order, "F", "2", cum=order.quantity + 1, avg=Decimal("150"))]
+    """A trade of one more than the order has left at the venue."""
+    cum = (at_venue(venue, order) or {}).get("cum", order.filled_quantity)
+    return [report(venue, order, "F", "2", cum=order.quantity + 1, avg=Decimal("150"))
+            | {32: str(order.quantity - cum + 1), 31: "150"}]
 
 
 EVENTS = {
@@ -223,6 +263,8 @@ EVENTS = {
     "unknown_exec_type": unknown_exec_type,
     "unknown_ord_status": unknown_ord_status,
     "overfill": overfill,
+    "bust": bust,
+    "correct": correct,
 }
 
 
@@ -232,6 +274,9 @@ STATUSES = ["QUEUED", "PENDING_NEW", "NEW", "PARTIALLY_FILLED", "FILLED", "PENDI
             "CANCELED", "PENDING_REPLACE", "REJECTED", "EXPIRED"]
 SAME = "="  # the status stays (figures may follow the venue, unflagged)
 MOVED_AND_FLAGGED = "REJECTED+FLAG"  # an order the venue accepted once and no longer knows
+# A trade after the order closed here: booked (it happened at the venue), the status stays,
+# flagged for an operator.
+LATE = "=+LATE"
 
 
 def row(*outcomes: str) -> dict[str, str]:
@@ -245,10 +290,12 @@ EXPECTED = {
     #                    FILLED     PENDING_CANCEL CANCELED  PENDING_REPLACE  REJECTED  EXPIRED
     "answer": row("NEW", "NEW", SAME, SAME,
                   SAME, "CANCELED", SAME, "NEW", SAME, SAME),
+    # A trade is booked while the order lives; one that would overfill it (FILLED), or
+    # for an order that never lived at the venue (QUEUED, REJECTED), is quarantined.
     "fill": row(FLAG, "PARTIALLY_FILLED", "PARTIALLY_FILLED", SAME,
-                FLAG, SAME, FLAG, SAME, FLAG, FLAG),
+                FLAG, SAME, LATE, SAME, FLAG, LATE),
     "fill_the_rest": row(FLAG, "FILLED", "FILLED", "FILLED",
-                         SAME, "FILLED", FLAG, "FILLED", FLAG, FLAG),
+                         FLAG, "FILLED", LATE, "FILLED", FLAG, LATE),
     # The venue's word on an order that never left: nothing to cancel there, none here.
     "venue_cancel": row("CANCELED", "CANCELED", "CANCELED", "CANCELED",
                         FLAG, "CANCELED", SAME, "CANCELED", FLAG, FLAG),
@@ -275,6 +322,14 @@ EXPECTED = {
     "unknown_exec_type": row(*[FLAG] * len(STATUSES)),
     "unknown_ord_status": row(*[FLAG] * len(STATUSES)),
     "overfill": row(*[FLAG] * len(STATUSES)),
+    # Of the order's trade (it has one when partially filled or filled): a filled order no
+    # longer filled in full is cancelled, never reopened (docs/fix.md). Of a trade we never
+    # received, with the venue's CumQty equal to ours: the venue's status is followed, as
+    # any report's (on an order that never left, it cannot be).
+    "bust": row(FLAG, "NEW", SAME, "NEW",
+                "CANCELED", SAME, SAME, SAME, FLAG, SAME),
+    "correct": row(FLAG, "NEW", SAME, SAME,
+                   "CANCELED", SAME, SAME, SAME, FLAG, SAME),
 }
 FIGURES = ("quantity", "limit_price", "stop_price", "filled_quantity", "average_price",
            "venue_order_id", "venue_cl_ord_id")
@@ -292,7 +347,10 @@ def assert_moves_are_allowed_and_audited(events, *, before: str, after: str) -> 
     for event in events:
         assert event.from_status == status, (event.type, event.from_status, status)
         if event.to_status != event.from_status:
-            assert event.to_status in ALLOWED_TRANSITIONS[event.from_status], event.type
+            allowed = ALLOWED_TRANSITIONS[event.from_status]
+            if event.type in ("BUSTED", "CORRECTED"):
+                allowed |= AFTER_TRADE_AMENDED.get(event.from_status, frozenset())
+            assert event.to_status in allowed, event.type
         status = event.to_status
     assert status == after
 
@@ -319,6 +377,14 @@ def test_every_venue_message_in_every_status(trader, in_process_venue, event, st
         assert [e.type for e in events] == ["FLAGGED"]
         for reported in (m for m in messages if m[35] == "8"):
             assert ExecutionReport.objects.get(exec_id=reported[17]).flag
+        return
+    if expected == LATE:
+        assert (after["status"], bool(after["flag"])) == (status, True), after
+        assert after["filled_quantity"] > before["filled_quantity"]
+        assert [e.type for e in events] == ["FILLED", "FLAGGED"]
+        reported = messages[0][17]
+        assert order.fills.get(exec_id=reported).state == "APPLIED"
+        assert ExecutionReport.objects.get(exec_id=reported).flag
         return
     if expected == MOVED_AND_FLAGGED:
         assert (after["status"], events[-1].type) == ("REJECTED", "FLAGGED")

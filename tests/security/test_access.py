@@ -36,6 +36,8 @@ API = [
     ("get", f"{ORDERS}/{SOME_ID}", None),
     ("patch", f"{ORDERS}/{SOME_ID}", {"quantity": 1}),
     ("delete", f"{ORDERS}/{SOME_ID}", None),
+    ("get", "/api/v1/executions", None),
+    ("get", "/api/v1/positions", None),
     ("get", "/api/v1/sessions", None),
     ("get", "/api/v1/sessions/XMOCK", None),
     ("patch", "/api/v1/sessions/XMOCK", {"override": "CLOSED"}),

@@ -6,6 +6,7 @@ from collections import Counter
 from decimal import Decimal
 
 from dispatch.models import RequestKind, RequestState, VenueRequest
+from executions.checks import books_problems
 from orders.models import Order, OrderEvent
 
 # Our status -> the words the exchange's book uses for the same state.
@@ -42,8 +43,11 @@ def history_of(order_id) -> dict:
 def check_books(*, venue_code: str, book: dict, orders=None) -> dict:
     """Every order of the venue here equals the venue's book: the same orders, each in the
     same state with the same quantity, price and filled quantity; nothing left queued or of
-    unknown outcome; nothing flagged. Returns numbers worth printing."""
+    unknown outcome; nothing flagged; every order's fills and every position add up
+    (executions/checks.py). Returns numbers worth printing."""
     assert queue_is_drained(venue_code), request_states(venue_code)
+    problems = books_problems()
+    assert not problems, "fills do not add up:\n" + "\n".join(problems)
     ours = Order.objects.filter(venue_id=venue_code)
     if orders is not None:
         ours = ours.filter(pk__in=[o.pk for o in orders])

@@ -28,6 +28,8 @@ class PeerBook:
         self.orders: dict[str, dict] = {}  # by the order's first ClOrdID
         self._by_cl_ord_id: dict[str, str] = {}  # any accepted ClOrdID -> first ClOrdID
         self._decided: dict[str, list] = {}  # ClOrdID -> the answers it got
+        # Every trade reported, by ExecID: the venue's trade log (docs/fix.md).
+        self.trades: dict[str, dict] = {}
         self.lock = threading.RLock()
 
     # --- what the venue was sent ---
@@ -143,15 +145,61 @@ class PeerBook:
 
     # --- the venue acting on its own ---
 
-    def fill(self, cl_ord_id: str, quantity: Decimal, price: Decimal) -> Tags:
+    def fill(self, cl_ord_id: str, quantity: Decimal, price: Decimal, *,
+             liquidity: str | None = None, commission: Decimal | None = None,
+             transact_time: str | None = None) -> Tags:
+        """A trade (150=F) of the order, with 32/31 and the figures after it."""
         with self.lock:
             order = self.order_for(cl_ord_id)
             cum = order["cum"] + quantity
             order["avg"] = (order["avg"] * order["cum"] + price * quantity) / cum
             order["cum"], order["leaves"] = cum, order["qty"] - cum
             order["status"] = "2" if order["leaves"] == 0 else "1"
-            return self._report(order, order["clOrdId"], "F", order["status"],
-                                {32: str(quantity), 31: str(price)})
+            extra = {32: str(quantity), 31: str(price)}
+            if liquidity:
+                extra[851] = liquidity
+            if commission is not None:
+                extra |= {12: str(commission), 13: "3"}
+            if transact_time:
+                extra[60] = transact_time
+            report = self._report(order, order["clOrdId"], "F", order["status"], extra)
+            self.trades[report[17]] = {"order": order["chain"][0], "qty": quantity,
+                                       "px": price, "busted": False, "corrected": False}
+            return report
+
+    def _amend(self, exec_id: str, exec_type: str, quantity: Decimal, price: Decimal) -> Tags:
+        trade = self.trades[exec_id]
+        order = self.orders[trade["order"]]
+        standing = [t for t in self.trades.values()
+                    if t["order"] == trade["order"] and not t["busted"]]
+        order["cum"] = sum((t["qty"] for t in standing), Decimal(0))
+        order["avg"] = (sum((t["qty"] * t["px"] for t in standing), Decimal(0)) / order["cum"]
+                        if order["cum"] else Decimal(0))
+        if order["status"] in ("2", "4", "C") and order["leaves"] == 0:
+            # Never reopened: a filled order no longer filled in full is cancelled.
+            if order["status"] == "2" and order["cum"] < order["qty"]:
+                order["status"] = "4"
+            elif order["status"] == "4" and order["cum"] == order["qty"]:
+                order["status"] = "2"
+        else:
+            order["leaves"] = order["qty"] - order["cum"]
+            order["status"] = "2" if order["leaves"] == 0 else "1" if order["cum"] else "0"
+        return self._report(order, order["clOrdId"], exec_type, order["status"],
+                            {19: exec_id, 32: str(quantity), 31: str(price)})
+
+    def bust(self, exec_id: str) -> Tags:
+        """The venue cancels a trade (150=H, 19 = its ExecID)."""
+        with self.lock:
+            trade = self.trades[exec_id]
+            trade["busted"] = True
+            return self._amend(exec_id, "H", trade["qty"], trade["px"])
+
+    def correct(self, exec_id: str, quantity: Decimal, price: Decimal) -> Tags:
+        """The venue corrects a trade's quantity and price (150=G, 19 = its ExecID)."""
+        with self.lock:
+            trade = self.trades[exec_id]
+            trade.update(qty=quantity, px=price, corrected=True)
+            return self._amend(exec_id, "G", quantity, price)
 
     def cancel(self, cl_ord_id: str) -> Tags:
         with self.lock:

@@ -140,3 +140,49 @@ def test_a_report_sent_again_possdup_or_not_changes_nothing_twice(raw):
     assert ExecutionReport.objects.filter(order=order).count() == 2
     assert order.events.filter(type="FILLED").count() == 1
     assert session_state() == "LOGGED_ON" and raw.received(b"5") == []
+
+
+def test_bad_trades_are_stored_and_flagged_and_the_holder_goes_on(raw):
+    """Over the wire, through the FIX session's holder: a trade for no order of ours, a zero
+    or negative LastQty, a price finer than the instrument allows (or than a price is
+    stored with), and a trade for an order already filled. Each is stored and flagged; the
+    position moves by the good trades only."""
+    from uuid import uuid4
+
+    from executions.checks import books_problems
+    from executions.models import Fill, Instrument, Position
+
+    Instrument.objects.create(symbol="AAPL", price_decimals=2)
+    order, cl = an_order_at_the_venue(raw)
+    raw.send(raw.message("8", ack(raw, cl)))
+    wait_until(lambda: Order.objects.get(pk=order.pk).status == "NEW", what="the ack")
+
+    def trade(exec_id: str, **tags) -> dict:
+        return {**ack(raw, cl), 17: exec_id, 150: "F", 39: "1", 32: "4", 31: "150",
+                14: "4", 151: "6", 6: "150", **{int(k[1:]): v for k, v in tags.items()}}
+
+    bad = {
+        "T-UNKNOWN": trade("T-UNKNOWN", _11=str(uuid4())),
+        "T-ZERO": trade("T-ZERO", _32="0"),
+        "T-NEGATIVE": trade("T-NEGATIVE", _32="-5"),
+        "T-TICK": trade("T-TICK", _31="150.125"),
+        "T-FINER": trade("T-FINER", _31="150.123456789"),
+    }
+    for body in bad.values():
+        raw.send(raw.message("8", body))
+    raw.send(raw.message("8", trade("T-GOOD")))
+    raw.send(raw.message("8", trade("T-REST", _32="6", _14="10", _151="0", _39="2")))
+    raw.send(raw.message("8", trade("T-CLOSED", _32="1", _14="11", _151="0", _39="2")))
+
+    wait_until(lambda: ExecutionReport.objects.filter(exec_id="T-CLOSED").exists(),
+               what="the last report")
+    for exec_id in [*bad, "T-CLOSED"]:
+        assert ExecutionReport.objects.get(exec_id=exec_id).flag, exec_id
+    assert ExecutionReport.objects.get(exec_id="T-UNKNOWN").order_id is None
+    assert not Fill.objects.filter(exec_id__in=list(bad)).exists()
+    assert Fill.objects.get(exec_id="T-CLOSED").quarantine_reason == "OVERFILL"
+    order.refresh_from_db()
+    assert (order.status, order.filled_quantity) == ("FILLED", 10)
+    assert Position.objects.get(account_id="ACC-1", symbol="AAPL").net_quantity == 10
+    assert books_problems() == []
+    assert session_state() == "LOGGED_ON" and raw.received(b"3") == []
