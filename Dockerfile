@@ -30,6 +30,7 @@ COPY dispatch ./dispatch
 COPY venues ./venues
 COPY sessions ./sessions
 COPY metrics ./metrics
+COPY risk ./risk
 COPY exchange ./exchange
 # Editable, so settings' BASE_DIR (and var/) stays /app rather than site-packages.
 # var/exchange exists in the image, owned by oms, so the exchange's state volume mounted
