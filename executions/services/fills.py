@@ -96,9 +96,14 @@ def fill_correct(*, fill: Fill, report: ExecutionReport, quantity: Decimal,
         fill.original_quantity, fill.original_price = fill.last_quantity, fill.last_price
     fill.corrected = True
     fill.last_quantity, fill.last_price = quantity, price
+    # The correction's Commission is the trade's fee as it now stands; none given keeps it.
+    corrected_fee = commission_fee(report)
+    if corrected_fee is not None:
+        fill.fee = corrected_fee
     fill.amended_by = report
     fill.save(update_fields=["corrected", "original_quantity", "original_price",
-                             "last_quantity", "last_price", "amended_by", "updated_at"])
+                             "last_quantity", "last_price", "fee", "amended_by",
+                             "updated_at"])
     position_rebuild(account_code=fill.account_id, symbol=fill.symbol)
 
 

@@ -362,3 +362,18 @@ def test_a_trade_the_venues_cumqty_says_we_have_already_is_quarantined(trader,
     assert Fill.objects.get(exec_id="SAME-TRADE-AGAIN").quarantine_reason == "COUNTED"
     assert "says it is in our 4 already" in refreshed(order).flag
     assert position().net_quantity == D("4")
+
+
+def test_a_correction_carries_the_trades_fee_as_it_now_stands(trader, in_process_venue):
+    venue = in_process_venue
+    order, cl = live_order(venue, trader)
+    first = venue.book.fill(cl, D("4"), D("150"))
+    first |= {12: "0.012", 13: "3"}
+    venue.deliver([first])
+    assert Fill.objects.get(exec_id=first[17]).fee == D("0.012")
+
+    correction = venue.book.correct(first[17], D("3"), D("150")) | {12: "0.009", 13: "3"}
+    venue.deliver([correction])
+
+    assert Fill.objects.get(exec_id=first[17]).fee == D("0.009")
+    assert position().fees == D("0.009")

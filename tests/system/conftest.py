@@ -59,7 +59,8 @@ class System:
         return venue
 
 
-def make_system(*, tmp_path, settings, venues, limit, latency_ms="1") -> System:
+def make_system(*, tmp_path, settings, venues, limit, latency_ms="1",
+                market: bool = False) -> System:
     own_redis = RedisProcess(tmp_path)
     own_redis.start()
     settings.REDIS_URL = own_redis.url
@@ -69,7 +70,7 @@ def make_system(*, tmp_path, settings, venues, limit, latency_ms="1") -> System:
     limits.redis_client.cache_clear()
     use_celery_broker(own_redis.url)
     exchange = Exchange(venues, rate_limit=limit, latency_ms=latency_ms,
-                        state_dir=tmp_path / "exchange")
+                        state_dir=tmp_path / "exchange", market=market)
     return System(own_redis, exchange, OmsProcesses(own_redis.url, tmp_path))
 
 
@@ -80,12 +81,12 @@ def system_factory(transactional_db, settings, tmp_path):
     old_broker = app.conf.broker_url
     made: list[System] = []
 
-    def make(venues=("XMOCK",), *, limit=LIMIT, latency_ms="1") -> System:
+    def make(venues=("XMOCK",), *, limit=LIMIT, latency_ms="1", market=False) -> System:
         # The migration made the kill switch's row; an earlier test's flush (real commits)
         # removed it. Without it a halt has no row for sends in flight to share-lock.
         TradingHalt.objects.get_or_create(pk=TradingHalt.SINGLETON_PK)
         system = make_system(tmp_path=tmp_path, settings=settings, venues=venues, limit=limit,
-                             latency_ms=latency_ms)
+                             latency_ms=latency_ms, market=market)
         made.append(system)
         return system
 

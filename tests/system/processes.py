@@ -196,6 +196,16 @@ class Exchange(ExchangeProcess):
                 return found
             since = found[-1]["seq"]
 
+    def trades(self, venue: str) -> list[dict]:
+        return self.http("GET", f"/venues/{venue}/trades")["trades"]
+
+    def bust(self, venue: str, exec_id: str) -> dict:
+        return self.http("POST", f"/venues/{venue}/trades/{exec_id}/bust", {})
+
+    def correct(self, venue: str, exec_id: str, *, qty: str, price: str) -> dict:
+        return self.http("POST", f"/venues/{venue}/trades/{exec_id}/correct",
+                         {"qty": qty, "price": price})
+
     def faults(self, venue: str, **faults) -> dict:
         return self.http("POST", f"/venues/{venue}/faults", faults)
 
