@@ -233,6 +233,12 @@ OMS_MARKET_DATA_DEPTH = env.int("OMS_MARKET_DATA_DEPTH", default=5)
 # A quote older than this (by the venue's SendingTime) is served with `stale: true`.
 OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
 
+# --- Live event stream (orders/live/) ---------------------------------------------------------
+# The ASGI process (`live` in the Procfile) serves GET /api/v1/events on this port.
+OMS_LIVE_PORT = env.int("OMS_LIVE_PORT", default=8001)
+# A stream looks at the table this often when no wake-up came (Redis down, a lost publish).
+OMS_LIVE_POLL_SECONDS = env.float("OMS_LIVE_POLL_SECONDS", default=2.0)
+
 # --- Metrics --------------------------------------------------------------------------------
 # Bearer token Prometheus must send to /metrics. Unset, /metrics is open to anyone who can
 # reach the web process: convenient locally, flagged by `manage.py check --deploy`; set it in

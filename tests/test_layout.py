@@ -15,8 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 # Top first. An app may import only apps after it in this list.
 LAYERS = ["omsproject.root", "metrics", "orders", "executions", "dispatch", "venues",
           "sessions", "marketdata", "omsproject.shared"]
-ROOT_MODULES = {"settings", "test_settings", "urls", "celery", "wsgi", "fixholder", "stack",
-                "health", "__init__"}
+ROOT_MODULES = {"settings", "test_settings", "urls", "celery", "wsgi", "asgi", "fixholder",
+                "stack", "health", "__init__"}
 APPS = {"orders", "executions", "dispatch", "venues", "sessions", "marketdata", "metrics",
         "omsproject"}
 MAX_LINES = 400
