@@ -33,6 +33,6 @@ RUN pip install --no-deps -e . \
     && chown oms:oms var
 
 USER oms
-EXPOSE 8000 5555
+EXPOSE 8000 8001 5555
 CMD ["gunicorn", "omsproject.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", \
      "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
