@@ -227,7 +227,8 @@ def processes_run(env: dict[str, str] | os._Environ = os.environ) -> int:
         manager.add_process(name, command, env=dict(env), cwd=str(BASE_DIR))
     manager.loop()  # installs its own SIGINT/SIGTERM handlers that stop every child
     code = manager.returncode or 1
-    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+    # uvicorn (`live`) stops on SIGINT/SIGTERM and then re-raises the signal: -2 / -15.
+    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM):
         return 0  # we were asked to stop, and everything did
     return 128 - code if code < 0 else code  # a child killed by signal N reports -N
 

@@ -19,6 +19,7 @@ COMMIT), so id order is commit order and the position is the id alone.
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from django.db import close_old_connections
 
@@ -52,6 +53,7 @@ def _event(row: tuple) -> LiveEvent:
      client_order_id, account_id, symbol, side, venue) = row
     if isinstance(data, str):
         data = json.loads(data)
+    order_id = UUID(str(order_id))  # SQLite hands back 32 hex digits, PostgreSQL a UUID
     return LiveEvent(
         id=event_id, position=(txid, event_id),
         name="fill" if kind == OrderEventType.FILLED else "order",
