@@ -29,10 +29,24 @@ def account_held_by(account_code: str, user_id: int) -> bool:
 
 
 # --- The live event stream (orders/live/feed.py) ----------------------------------------------
-# Raw because the ORM cannot say "older than every running transaction": the horizon is
-# PostgreSQL's pg_snapshot_xmin(pg_current_snapshot()), and txid is a column the ORM does not
-# know (migration 0005). Each read is one statement, so the horizon and the rows it filters
-# come from the same snapshot. The (txid, id) index serves both the range and the order.
+# Raw because the ORM cannot say "older than every running transaction", and txid is a column
+# it does not know (migration 0005). Each read is one statement, so the horizon and the rows
+# it filters come from the same snapshot. The (txid, id) index serves the range and the order.
+#
+# The horizon: the oldest transaction still running in the statement's snapshot (the
+# snapshot's xmin), except those that run in another database of the server, which cannot
+# write this table (they are known by pg_stat_activity; one it cannot place, say for want
+# of the pg_read_all_stats role, counts). None running: the snapshot's xmax. Measured: a
+# test run of another database, idle in a transaction for minutes, held every stream back
+# for as long with the plain xmin.
+_HORIZON = (
+    "WITH snap AS MATERIALIZED (SELECT pg_current_snapshot() AS s), "
+    "horizon AS MATERIALIZED (SELECT COALESCE("
+    "(SELECT min(x) FROM snap, pg_snapshot_xip(snap.s) AS x WHERE NOT EXISTS ("
+    "SELECT 1 FROM pg_stat_activity a "
+    "WHERE a.backend_xid = xid(x) AND a.datname <> current_database())), "
+    "(SELECT pg_snapshot_xmax(s) FROM snap)) AS h) "
+)
 
 _EVENT_COLUMNS = (
     "e.id, e.order_id, e.type, e.from_status, e.to_status, e.actor, e.data, e.created_at, "
@@ -61,18 +75,16 @@ def live_events_after(position: tuple[int, int], *, user_id: int | None,
                 [position[1], *params, limit])
             return cursor.fetchall(), False
         cursor.execute(
-            f"SELECT e.txid::text::bigint, {_EVENT_COLUMNS} FROM orders_orderevent e "
-            "JOIN orders_order o ON o.id = e.order_id "
-            "WHERE (e.txid, e.id) > (%s::text::xid8, %s) "
-            "AND e.txid < pg_snapshot_xmin(pg_current_snapshot())"
+            f"{_HORIZON}SELECT e.txid::text::bigint, {_EVENT_COLUMNS} "
+            "FROM horizon, orders_orderevent e JOIN orders_order o ON o.id = e.order_id "
+            "WHERE (e.txid, e.id) > (%s::text::xid8, %s) AND e.txid < horizon.h"
             f"{scope} ORDER BY e.txid, e.id LIMIT %s",
             [str(position[0]), position[1], *params, limit])
         rows = cursor.fetchall()
         if len(rows) == limit:
             return rows, False
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM orders_orderevent "
-            "WHERE txid >= pg_snapshot_xmin(pg_current_snapshot()))")
+        cursor.execute(f"{_HORIZON}SELECT EXISTS (SELECT 1 FROM horizon, orders_orderevent e "
+                       "WHERE e.txid >= horizon.h)")
         return rows, cursor.fetchone()[0]
 
 
@@ -95,5 +107,5 @@ def live_position_now() -> tuple[int, int]:
             cursor.execute("SELECT COALESCE(MAX(id), 0) FROM orders_orderevent")
             return 0, cursor.fetchone()[0]
         # Every transaction below the horizon is over; later ones may still write events.
-        cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        cursor.execute(f"{_HORIZON}SELECT h::text::bigint FROM horizon")
         return cursor.fetchone()[0], 0

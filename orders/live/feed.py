@@ -5,11 +5,12 @@ Why not "events with id > the last one seen": ids are handed out at INSERT, and 
 commit in another order, so an event with a smaller id can commit after a larger one was
 read; resuming after the larger id would skip it for good. On PostgreSQL each event carries
 its writing transaction's id (txid, migration 0005), and the stream reads only events whose
-transaction is older than the snapshot's xmin, the oldest transaction still running: every
-transaction below it has ended, so nothing can appear there later. It reads them in (txid,
+transaction is older than every transaction still running in its snapshot (but those of
+other databases, orders/sql.py): every transaction below that has ended, so nothing can
+appear there later. It reads them in (txid,
 id) order and resumes after the (txid, id) of the last event seen. An event of a
 transaction still running waits until it ends (and every older one has), then comes in its
-place. A long transaction anywhere on the server holds the stream back for as long as it
+place. A long writing transaction in this database holds the stream back for as long as it
 runs: a delay, never a loss.
 
 On SQLite writers are serialized (IMMEDIATE transactions hold the write lock from BEGIN to

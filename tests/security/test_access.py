@@ -46,6 +46,7 @@ API = [
     ("get", "/api/v1/venues/XMOCK", None),
     ("put", "/api/v1/venues/XMOCK", {"name": "Mock", "throttlePerSecond": 50}),
     ("patch", "/api/v1/venues/XMOCK", {"throttlePerSecond": 50}),
+    ("get", "/api/v1/marketdata/AAPL", None),
 ]
 
 
@@ -63,7 +64,7 @@ def test_the_list_above_is_every_operation_in_the_schema(operator_api):
     schema = operator_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     documented = {
         (method, path.replace("{order_id}", SOME_ID).replace("{venue}", "XMOCK")
-         .replace("{code}", "XMOCK"))
+         .replace("{code}", "XMOCK").replace("{symbol}", "AAPL"))
         for path, operations in schema.json()["paths"].items()
         for method in operations
     }
