@@ -12,7 +12,7 @@ day after its last write: a symbol nobody quotes any more leaves by itself.
 """
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -54,7 +54,6 @@ class Quote:
     asks: tuple[Level, ...] = ()  # best first
     last: Decimal | None = None
     last_size: Decimal | None = None
-    depth: int = field(default=0, compare=False)
 
     def fields(self) -> dict[str, str]:
         best_bid = self.bids[0] if self.bids else (None, None)

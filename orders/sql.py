@@ -83,8 +83,11 @@ def live_events_after(position: tuple[int, int], *, user_id: int | None,
         rows = cursor.fetchall()
         if len(rows) == limit:
             return rows, False
+        # The user's own only: under load some transaction is always under way, and a
+        # stream that retried for every account's would read ten times a second for nothing.
         cursor.execute(f"{_HORIZON}SELECT EXISTS (SELECT 1 FROM horizon, orders_orderevent e "
-                       "WHERE e.txid >= horizon.h)")
+                       "JOIN orders_order o ON o.id = e.order_id "
+                       f"WHERE e.txid >= horizon.h{scope})", params)
         return rows, cursor.fetchone()[0]
 
 

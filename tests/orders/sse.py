@@ -109,6 +109,11 @@ class Stream:
         time.sleep(seconds)
         return self.events
 
+    def wait_closed(self, timeout: float = 10.0) -> None:
+        """Until the server ends the stream."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the stream is still open"
+
     def close(self) -> None:
         """Hang up, as a client that loses its connection."""
         self._closing.set()

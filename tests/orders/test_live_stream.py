@@ -40,6 +40,20 @@ def test_a_token_is_needed(server, trader):
         assert refused.body["code"] in ("not_authenticated", "authentication_failed")
 
 
+def test_a_deleted_token_ends_the_stream(server, trader, monkeypatch):
+    from orders.live import stream as live_stream
+
+    monkeypatch.setattr(live_stream, "RECHECK_SECONDS", 0.3)
+    monkeypatch.setattr(live_stream.settings, "OMS_LIVE_POLL_SECONDS", 0.2)
+    following = Stream(server, token(trader))
+    Token.objects.filter(user=trader).delete()
+    (ended,) = following.wait_for(1, timeout=10)
+    assert ended["event"] == "error" and ended["data"]["code"] == "authentication_failed"
+    following.wait_closed()
+    make_order(user=trader, account_code="ACC-1")
+    assert len(following.settle()) == 1
+
+
 def test_gunicorn_does_not_serve_the_stream_it_points_to_the_live_process(trader_api):
     response = trader_api.get("/api/v1/events")  # the WSGI handler, as gunicorn runs it
     assert response.status_code == 404
