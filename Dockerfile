@@ -26,6 +26,9 @@ COPY orders ./orders
 COPY sessions ./sessions
 COPY venues ./venues
 COPY dispatch ./dispatch
+COPY executions ./executions
+COPY marketdata ./marketdata
+COPY metrics ./metrics
 COPY exchange ./exchange
 # Editable, so settings' BASE_DIR (and var/) stays /app rather than site-packages.
 RUN pip install --no-deps -e . \
