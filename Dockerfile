@@ -29,6 +29,7 @@ COPY executions ./executions
 COPY dispatch ./dispatch
 COPY venues ./venues
 COPY sessions ./sessions
+COPY marketdata ./marketdata
 COPY metrics ./metrics
 COPY risk ./risk
 COPY exchange ./exchange
@@ -40,8 +41,8 @@ RUN pip install --no-deps -e . \
     && chown -R oms:oms var
 
 USER oms
-# web, flower; the mock exchange's HTTP and FIX ports.
-EXPOSE 8000 5555 9001 9878
+# web, the live stream, flower; the mock exchange's HTTP and FIX ports.
+EXPOSE 8000 8001 5555 9001 9878
 # As the Procfile's web: 3 workers x 2 threads carried the most orders/s on 2 cores.
 CMD ["gunicorn", "omsproject.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
      "--worker-class", "gthread", "--threads", "2", "--access-logfile", "-"]

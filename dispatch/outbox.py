@@ -10,11 +10,12 @@ from django.db.models import Q
 
 from dispatch import sql
 from dispatch.limiter import Slot
-from dispatch.limits import limiter_for, slot_seconds
+from dispatch.limits import limiter_for, slot_seconds, window_ms
 from dispatch.locks import locked_skipping
 from dispatch.models import RequestKind, RequestState, VenueRequest
 from dispatch.signals import new_orders_expired, new_orders_returned
 from venues.fix.ports import Outgoing
+from venues.models import Venue
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,12 @@ class QueueOutbox:
         members = [Slot(member) for member in slots if member]
         if members:
             limiter_for(venue_code).complete_many(members)
+
+    def own_slot(self, *, venue_code: str, timeout: float) -> str:
+        limit = Venue.objects.values_list("throttle_per_second", flat=True).get(pk=venue_code)
+        slot = limiter_for(venue_code).acquire(limit=limit, window_ms=window_ms(),
+                                               timeout=timeout)
+        return slot.member if slot else ""
 
     @staticmethod
     def _release(venue_code: str, members: list[str]) -> None:

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "sessions.apps.TradingSessionsConfig",
     "dispatch",
     "risk",
+    "marketdata",
     "metrics",
 ]
 
@@ -240,6 +241,21 @@ OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=2)
 # New venues get a demo schedule open all day (UTC) so a fresh install trades at once;
 # off: 09:30-16:00 America/New_York, Monday to Friday.
 OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
+
+# --- Market data ----------------------------------------------------------------------------
+# The FIX holder subscribes (35=V) to these symbols at each logon, besides the symbols of the
+# venue's open orders, and to an order's symbol when it first sends one in a session.
+OMS_MARKET_DATA_SYMBOLS = env.list("OMS_MARKET_DATA_SYMBOLS", default=["AAPL", "MSFT"])
+# MarketDepth (264): book levels a side the venue is asked for; 0 = its full book.
+OMS_MARKET_DATA_DEPTH = env.int("OMS_MARKET_DATA_DEPTH", default=5)
+# A quote older than this (by the venue's SendingTime) is served with `stale: true`.
+OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
+
+# --- Live event stream (orders/live/) ---------------------------------------------------------
+# The ASGI process (`live` in the Procfile) serves GET /api/v1/events on this port.
+OMS_LIVE_PORT = env.int("OMS_LIVE_PORT", default=8001)
+# A stream looks at the table this often when no wake-up came (Redis down, a lost publish).
+OMS_LIVE_POLL_SECONDS = env.float("OMS_LIVE_POLL_SECONDS", default=2.0)
 
 # --- Metrics --------------------------------------------------------------------------------
 # Bearer token Prometheus must send to /metrics. Unset, /metrics is open to anyone who can

@@ -60,6 +60,7 @@ def local_env_apply(env: dict[str, str] | os._Environ = os.environ) -> None:
         )
     env.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1")
     env.setdefault("PORT", "8000")
+    env.setdefault("OMS_LIVE_PORT", "8001")
     # The mock exchange serves the default venue over FIX where the OMS looks for it, with
     # the limit the OMS starts it on; its HTTP port is for stats and its message log.
     env.setdefault("EXCHANGE_PORT", "9001")
@@ -212,6 +213,8 @@ def urls_print(env: dict[str, str] | os._Environ = os.environ) -> None:
         f"[oms] API docs  {web}/api/docs/\n"
         f"[oms] admin     {web}/admin/\n"
         f"[oms] health    {web}/healthz\n"
+        f"[oms] events    http://127.0.0.1:{env['OMS_LIVE_PORT']}/api/v1/events  (SSE; "
+        "curl -N -H 'Authorization: Token ...')\n"
         f"[oms] Flower    http://127.0.0.1:{FLOWER_PORT}/  (user {user}, password {password})\n"
         f"[oms] exchange  http://127.0.0.1:{env['EXCHANGE_PORT']}/stats  (FIX on port "
         f"{env['EXCHANGE_FIX_PORT']})\n"
@@ -229,7 +232,8 @@ def processes_run(env: dict[str, str] | os._Environ = os.environ) -> int:
         manager.add_process(name, command, env=dict(env), cwd=str(BASE_DIR))
     manager.loop()  # installs its own SIGINT/SIGTERM handlers that stop every child
     code = manager.returncode or 1
-    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+    # uvicorn (`live`) stops on SIGINT/SIGTERM and then re-raises the signal: -2 / -15.
+    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM):
         return 0  # we were asked to stop, and everything did
     return 128 - code if code < 0 else code  # a child killed by signal N reports -N
 

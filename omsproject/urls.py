@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("dispatch.urls")),
     path("api/v1/", include("venues.urls")),
     path("api/v1/", include("risk.urls")),
+    path("api/v1/", include("marketdata.urls")),
 ]
 
 handler400 = "omsproject.errors.json_bad_request"

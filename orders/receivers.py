@@ -3,6 +3,7 @@
 import logging
 
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from dispatch.signals import (
@@ -12,6 +13,8 @@ from dispatch.signals import (
     status_questions_given_up,
 )
 from orders import services
+from orders.live.wake import events_written
+from orders.models import OrderEvent
 from sessions.signals import session_window_closed, trading_halt_changed
 
 logger = logging.getLogger("orders")
@@ -55,3 +58,11 @@ def cancel_open_orders_on_halt(sender, *, halted: bool, cancel_open_orders: bool
 def _cancel_all(actor: str) -> None:
     done = services.orders_cancel_open(actor=actor, reason="kill switch: cancel every open order")
     logger.warning("kill switch: %s", done)
+
+
+@receiver(post_save, sender=OrderEvent, dispatch_uid="orders.live.event_written")
+def event_written(sender, instance: OrderEvent, created: bool, **kwargs) -> None:
+    """Wake the live streams of the event's account once its transaction commits."""
+    if created:
+        known = OrderEvent.order.is_cached(instance)  # no query for it on a hot path
+        events_written([instance.order.account_id] if known else None)

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from omsproject.scoping import visible_to
 from orders.errors import OrderNotFound
-from orders.models import Order
+from orders.models import TERMINAL_STATUSES, Order
 
 
 def order_visible_to(*, user: AbstractBaseUser) -> QuerySet[Order]:
@@ -24,3 +24,11 @@ def order_get_for_user(*, user: AbstractBaseUser, order_id: UUID) -> Order:
     if order is None:
         raise OrderNotFound(f"Order {order_id} does not exist.")
     return order
+
+
+def order_open_symbols(*, venue_code: str) -> list[str]:
+    """The symbols of the venue's orders that are not done (queued ones included)."""
+    return sorted(set(
+        Order.objects.filter(venue_id=venue_code).exclude(status__in=TERMINAL_STATUSES)
+        .values_list("symbol", flat=True)
+    ))

@@ -1,8 +1,10 @@
 from django.urls import path
 
 from orders.apis import OrderDetailApi, OrderListCreateApi
+from orders.live.stream import events_stream
 
 urlpatterns = [
     path("orders", OrderListCreateApi.as_view(), name="order-list"),
     path("orders/<uuid:order_id>", OrderDetailApi.as_view(), name="order-detail"),
+    path("events", events_stream, name="event-stream"),
 ]

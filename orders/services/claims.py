@@ -8,6 +8,7 @@ from uuid import UUID
 from django.db.models import Case, Value, When
 
 from dispatch.queue import requests_withdraw_queued
+from orders.live.wake import events_written
 from orders.models import Order, OrderEvent, OrderEventType, OrderStatus
 from orders.services.locking import lock_orders
 from orders.services.transitions import transition
@@ -36,6 +37,7 @@ def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[UUID, str]]) -> 
                    data={"clOrdId": cl})
         for pk, cl in claimed
     )
+    events_written(None)  # bulk_create sends no post_save: wake the live streams here
 
 
 def order_new_returned(order: Order, *, why: str, actor: str) -> Order:

@@ -10,6 +10,7 @@ from orders.services.venue_reports import (
     execution_report_apply,
     message_reject_apply,
 )
+from orders.selectors import order_open_symbols
 from orders.services.venue_status import orders_ask_venue, status_answer_apply
 from venues.fix.codec import VenueMessage
 
@@ -34,6 +35,9 @@ class OrderBooks:
         with transaction.atomic():
             unmatched_record(venue_code=venue_code, key=message.cl_ord_id,
                              why=f"could not be applied: {error}", payload=message.as_dict())
+
+    def open_symbols(self, *, venue_code: str) -> list[str]:
+        return order_open_symbols(venue_code=venue_code)
 
     def logged_on(self, *, venue_code: str) -> None:
         with transaction.atomic():

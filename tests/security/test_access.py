@@ -51,6 +51,7 @@ API = [
     ("get", "/api/v1/risk/limits", None),
     ("get", "/api/v1/risk/limits/ACC-1", None),
     ("patch", "/api/v1/risk/limits/ACC-1", {"maxPosition": "100"}),
+    ("get", "/api/v1/marketdata/AAPL", None),
 ]
 
 
@@ -68,7 +69,8 @@ def test_the_list_above_is_every_operation_in_the_schema(operator_api):
     schema = operator_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     documented = {
         (method, path.replace("{order_id}", SOME_ID).replace("{venue}", "XMOCK")
-         .replace("{code}", "XMOCK").replace("{account}", "ACC-1"))
+         .replace("{code}", "XMOCK").replace("{account}", "ACC-1")
+         .replace("{symbol}", "AAPL"))
         for path, operations in schema.json()["paths"].items()
         for method in operations
     }

@@ -61,6 +61,7 @@ class RunningHolder:
             runner._reader.join(5)
             runner._wire.stop()
             runner._wire.close()
+            runner._market.stop()
         holder.runners.clear()
         import gc
 

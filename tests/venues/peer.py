@@ -58,6 +58,13 @@ class PeerVenue(fix.Application):
         self.admin_received: list[Tags] = []
         self.logons = 0
         self.session_id = fix.SessionID("FIX.4.4", venue, client)
+        # Market data (docs/fix.md): every V received (its MDReqID, symbols, the V's tags),
+        # the book each symbol is quoted with, and how the V is answered: "quote" (a W per
+        # symbol), "reject" (35=Y), "business_reject" (35=j) or "silent".
+        self.md_requests: list[dict] = []
+        self.quotes: dict[str, dict] = {}
+        self.md_mode = "quote"
+        self.quotes_sent: list[str] = []
         self._acceptor = None
         self._lock = threading.Lock()
 
@@ -125,6 +132,9 @@ class PeerVenue(fix.Application):
             self.admin_received.append(tags_of(message))
 
     def fromApp(self, message, session_id):
+        if message.getHeader().getField(35) == "V":
+            self._market_data_request(message)
+            return
         try:
             for answer in self.book.answer(tags_of(message)):
                 fix.Session.sendToTarget(message_of(answer), self.session_id)
@@ -132,3 +142,60 @@ class PeerVenue(fix.Application):
             import traceback
 
             traceback.print_exc()
+
+    # --- market data ---
+
+    def _market_data_request(self, message: fix.Message) -> None:
+        try:
+            pairs = [p.partition("=") for p in message.toString().split(SOH) if "=" in p]
+            tags = tags_of(message)
+            request = {"mdReqId": tags.get(262), "symbols": [v for t, _, v in pairs if t == "55"],
+                       "entryTypes": [v for t, _, v in pairs if t == "269"], "tags": tags}
+            with self._lock:
+                self.md_requests.append(request)
+            if self.md_mode == "quote":
+                for symbol in request["symbols"]:
+                    self.send_quote(symbol, md_req_id=request["mdReqId"])
+            elif self.md_mode == "reject":
+                self.send({35: "Y", 262: request["mdReqId"], 281: "0",
+                           58: "UNKNOWN_SYMBOL"})
+            elif self.md_mode == "business_reject":
+                self.send({35: "j", 45: tags[34], 372: "V", 380: "3",
+                           58: "UNSUPPORTED_MESSAGE_TYPE"})
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+
+    def send_quote(self, symbol: str, *, md_req_id: str = "", poss_dup_of: str = "",
+                   **book) -> None:
+        """A W for `symbol` from `book` (or self.quotes[symbol]): bids and asks as lists of
+        (price, size), best first, `last` as (price, size). `poss_dup_of`: sent as a resend
+        of a W first sent at that SendingTime (43=Y, 122)."""
+        book = book or self.quotes.get(symbol) or {"bids": [("100", "10")],
+                                                   "asks": [("101", "20")]}
+        message = fix.Message()
+        header = message.getHeader()
+        header.setField(fix.BeginString("FIX.4.4"))
+        header.setField(fix.MsgType("W"))
+        if poss_dup_of:
+            header.setField(43, "Y")
+            header.setField(122, poss_dup_of)
+        if md_req_id:
+            message.setField(262, md_req_id)
+        message.setField(55, symbol)
+        entries = [("0", level, i) for i, level in enumerate(book.get("bids", []), 1)]
+        entries += [("1", level, i) for i, level in enumerate(book.get("asks", []), 1)]
+        if book.get("last"):
+            entries.append(("2", book["last"], 0))
+        for entry_type, (price, size), level in entries:
+            group = fix.Group(268, 269)
+            group.setField(269, entry_type)
+            group.setField(270, str(price))
+            group.setField(271, str(size))
+            if level:
+                group.setField(1023, str(level))
+            message.addGroup(group)
+        fix.Session.sendToTarget(message, self.session_id)
+        with self._lock:
+            self.quotes_sent.append(symbol)

@@ -112,6 +112,11 @@ class RawVenue:
             self.send(self.message("0", {112: message.get(112).decode()}))
         elif kind == b"5":
             self.send(self.message("5"))
+        elif kind == b"2":
+            # What it sent and the OMS never read (a heartbeat that went out behind a message
+            # that never ended, say) is not resent: a GapFill up to its next number.
+            self.send(self.message("4", {123: "Y", 36: self.next_seq},
+                                   seq=int(message.get(7)), poss_dup=True))
 
 
 def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):

@@ -19,8 +19,12 @@ from venues.models import Venue
 # ValidateFieldsOutOfRange), so their enumerations are left out of the dictionary it uses.
 OPEN_ENUMERATIONS = frozenset({
     "OrdStatus", "ExecType", "OrdRejReason", "CxlRejReason", "CxlRejResponseTo",
-    "BusinessRejectReason", "SessionRejectReason",
+    "BusinessRejectReason", "SessionRejectReason", "MDReqRejReason",
 })
+# docs/fix.md has venues mark book levels with MDPriceLevel (1023), a FIX 5.0 field that
+# QuickFIX's FIX 4.4 dictionary lacks: inside a W's entries it would end the group and the
+# message would be rejected. The dictionary the OMS uses adds it to MDFullGrp.
+ADDED_GROUP_FIELDS = {"MDFullGrp": [("MDPriceLevel", 1023, "INT")]}
 
 
 def installed_dictionary_path() -> str:
@@ -29,10 +33,11 @@ def installed_dictionary_path() -> str:
 
 
 def data_dictionary_path() -> str:
-    """The installed FIX 4.4 dictionary with OPEN_ENUMERATIONS opened, derived on first use
-    into var/fix/ (generated on each machine, never committed)."""
+    """The installed FIX 4.4 dictionary with OPEN_ENUMERATIONS opened and ADDED_GROUP_FIELDS
+    added, derived on first use into var/fix/ (generated on each machine, never committed;
+    the name changes with what is derived)."""
     source = Path(installed_dictionary_path())
-    target = Path(settings.VAR_DIR) / "fix" / "FIX44-open-enums.xml"
+    target = Path(settings.VAR_DIR) / "fix" / "FIX44-oms-2.xml"
     if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
         return str(target)
     tree = ElementTree.parse(source)
@@ -40,6 +45,13 @@ def data_dictionary_path() -> str:
         if field.get("name") in OPEN_ENUMERATIONS:
             for value in list(field):
                 field.remove(value)
+    root = tree.getroot()
+    for component in root.find("components"):
+        for name, number, kind in ADDED_GROUP_FIELDS.get(component.get("name"), []):
+            ElementTree.SubElement(component.find("group"), "field",
+                                   {"name": name, "required": "N"})
+            ElementTree.SubElement(root.find("fields"), "field",
+                                   {"number": str(number), "name": name, "type": kind})
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed: processes starting together never read half a file.
     with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as out:

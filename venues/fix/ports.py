@@ -47,6 +47,11 @@ class Outbox(Protocol):
         """The venue's first answers to messages claimed with these slots have been read:
         each slot counts from now on (dispatch/limiter.py), not from its grant."""
 
+    def own_slot(self, *, venue_code: str, timeout: float) -> str:
+        """A rate-limit slot for a message of the holder's own (a MarketDataRequest: the
+        venue counts it like an order), waiting up to `timeout`; "" when none was free.
+        Completed through `answered` when the venue answers it; else it ages out."""
+
     def possibly_written(self, *, venue_code: str, at: datetime) -> int:
         """The last holder stopped uncleanly (it died, or lost its lease, mid-write): what it
         had claimed and not recorded may have reached the venue. Record it as written, its
@@ -66,3 +71,7 @@ class Inbox(Protocol):
 
     def logged_on(self, *, venue_code: str) -> None:
         """The session is up: ask the venue about every order we think is open there."""
+
+    def open_symbols(self, *, venue_code: str) -> list[str]:
+        """The symbols of the orders open (or queued) for the venue: their market data is
+        asked for at each logon."""

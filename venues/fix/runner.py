@@ -14,6 +14,8 @@ Threads, and why four:
   order, in batches, each batch inside the send gate's transaction.
 * The holder's thread calls `tick` twice a second: log on or off as the venue's session row
   wants, back off reconnects, keep the sequence numbers durable.
+Besides these, market data has two threads of its own (venues/fix/marketdata.py): the
+venue's quotes never wait behind, nor hold up, its execution reports.
 """
 
 import gc
@@ -28,6 +30,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from marketdata.quotes import QuoteStore
 from sessions.services import (
     session_record_connecting,
     session_record_logged_off,
@@ -39,6 +42,7 @@ from venues.fix import codec, wake
 from venues.fix.application import VenueApplication
 from venues.fix.config import initiator_settings, session_id
 from venues.fix.latency import LatencyClock
+from venues.fix.marketdata import MarketDataFeed, is_market_data
 from venues.fix.ports import Inbox, Outbox
 from venues.fix.wire import WireWriter
 from venues.fix.writer import BATCH
@@ -92,7 +96,16 @@ class VenueRunner:
             venue_code=venue.code, session_id=self._session_id, outbox=outbox,
             redis_client=redis_client, latency=self._latency,
             last_sent_seq_num=self._app.last_sent_seq_num, session=self._session,
-            before_batch=lambda session: self._reserve_ahead(session, BATCH))
+            before_batch=lambda session: self._reserve_ahead(session, BATCH),
+            new_order_written=lambda symbol: self._market.order_sent(symbol))
+        code = venue.code
+        self._market = MarketDataFeed(
+            venue_code=code, session_id=self._session_id, session=self._session,
+            last_sent_seq_num=self._app.last_sent_seq_num,
+            own_slot=lambda timeout: outbox.own_slot(venue_code=code, timeout=timeout),
+            slot_answered=self._wire.answered,
+            open_symbols=lambda: inbox.open_symbols(venue_code=code),
+            store=QuoteStore(redis_client))
         self._events: queue.Queue = queue.Queue()
         self._reader = threading.Thread(target=self._read_loop, daemon=True,
                                         name=f"fix-reader-{venue.code}")
@@ -134,6 +147,7 @@ class VenueRunner:
         self._applied_target = self._first_seqs[1] - 1
         self._reader.start()
         self._wire.start()
+        self._market.start()
         logger.info("holding the FIX session of %s (%s -> %s at %s:%s), sequence %s/%s",
                     self.venue_code, self._venue.sender_comp_id, self._venue.target_comp_id,
                     self._venue.fix_host, self._venue.fix_port, *self._first_seqs)
@@ -151,6 +165,7 @@ class VenueRunner:
                 time.sleep(0.05)
         self._stopping.set()
         self._wire.stop()
+        self._market.stop()
         numbers = None
         if self._initiator is not None:
             self._initiator.stop(not graceful)
@@ -249,6 +264,7 @@ class VenueRunner:
 
     def on_logon(self) -> None:
         self._events.put(("logon",))
+        self._market.logged_on()
 
     def on_logout(self) -> None:
         self._events.put(("logout", self._logout_asked))
@@ -258,6 +274,10 @@ class VenueRunner:
 
     def on_message(self, message: fix.Message) -> None:
         arrived = time.perf_counter_ns()
+        if is_market_data(message):
+            # Not the books': never queued behind (or ahead of) execution reports.
+            self._market.received(message)
+            return
         # Parsed here: QuickFIX frees its message when the callback returns.
         venue_message = codec.read(message)
         latency, slot = self._latency.answered(venue_message, arrived)

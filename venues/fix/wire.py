@@ -26,7 +26,8 @@ class WireWriter:
                  redis_client: redis.Redis, latency: LatencyClock,
                  last_sent_seq_num: Callable[[], int | None],
                  session: Callable[[], fix.Session | None],
-                 before_batch: Callable[[fix.Session], None]):
+                 before_batch: Callable[[fix.Session], None],
+                 new_order_written: Callable[[str], None] = lambda symbol: None):
         self.venue_code = venue_code
         self._session_id = session_id
         self._outbox = outbox
@@ -35,6 +36,7 @@ class WireWriter:
         self._last_sent_seq_num = last_sent_seq_num
         self._session = session
         self._before_batch = before_batch
+        self._new_order_written = new_order_written
         self._stopping = threading.Event()
         self._answered_slots: queue.Queue = queue.Queue()
         self._writer = threading.Thread(target=self._write_loop, daemon=True,
@@ -132,6 +134,8 @@ class WireWriter:
             return None
         seq_num = self._last_sent_seq_num()
         self._latency.written(item.answer_key, seq_num)
+        if item.message.get("msgType") == "D":
+            self._new_order_written(item.message.get("symbol") or "")
         return seq_num
 
     # --- bookkeeping ----------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""Reads of the market data cache (marketdata/quotes.py) for the API, routing and risk."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from marketdata.errors import MarketDataNotFound
+from marketdata.quotes import QuoteStore
+
+# The symbols orders may carry (orders/serializers.py); anything else names no market data.
+SYMBOL_PATTERN = r"^[A-Z0-9][A-Z0-9./-]*$"
+SYMBOL_MAX_LENGTH = 32
+
+
+@lru_cache(maxsize=1)
+def quote_store() -> QuoteStore:
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=1)
+    return QuoteStore(client)
+
+
+@dataclass(frozen=True)
+class VenueQuote:
+    venue: str
+    bid: Decimal | None
+    bid_size: Decimal | None
+    ask: Decimal | None
+    ask_size: Decimal | None
+    last: Decimal | None
+    last_size: Decimal | None
+    timestamp: datetime
+    age_seconds: float
+    stale: bool
+    bids: list[tuple[Decimal, Decimal]]
+    asks: list[tuple[Decimal, Decimal]]
+
+
+def _decimal(value: str) -> Decimal | None:
+    return Decimal(value) if value else None
+
+
+def _levels(value: str) -> list[tuple[Decimal, Decimal]]:
+    return [(Decimal(p), Decimal(s)) for p, s in json.loads(value or "[]")]
+
+
+def quotes_for_symbol(*, symbol: str, now: datetime | None = None) -> list[VenueQuote]:
+    """Every venue's latest quote for `symbol`, `stale` when older than
+    OMS_MARKET_DATA_STALE_SECONDS by the venue's SendingTime; MarketDataNotFound when no
+    venue has one."""
+    stored = quote_store().for_symbol(symbol)
+    if not stored:
+        raise MarketDataNotFound(f"No market data for {symbol}.")
+    now = now or timezone.now()
+    quotes = []
+    for venue, fields in stored.items():
+        timestamp = datetime.fromisoformat(fields["ts"].replace("Z", "+00:00"))
+        age = (now - timestamp).total_seconds()
+        quotes.append(VenueQuote(
+            venue=venue, bid=_decimal(fields.get("bid", "")),
+            bid_size=_decimal(fields.get("bidSize", "")), ask=_decimal(fields.get("ask", "")),
+            ask_size=_decimal(fields.get("askSize", "")),
+            last=_decimal(fields.get("last", "")),
+            last_size=_decimal(fields.get("lastSize", "")), timestamp=timestamp,
+            age_seconds=max(age, 0.0), stale=age > settings.OMS_MARKET_DATA_STALE_SECONDS,
+            bids=_levels(fields.get("bids", "")), asks=_levels(fields.get("asks", "")),
+        ))
+    return quotes
