@@ -1,5 +1,5 @@
 """The latest market price of a symbol, for marking positions: a read of the market data
-cache in Redis, which the market data handler writes (this module only reads).
+cache in Redis (marketdata/quotes.py writes it; this module only reads, across venues).
 
 Key layout, one Redis hash per venue and symbol:
 
@@ -24,9 +24,9 @@ from decimal import Decimal, InvalidOperation
 import redis
 from django.conf import settings
 
+from marketdata.quotes import quote_key
 from venues.models import Venue
 
-KEY = "oms:md:{venue}:{symbol}"
 FIELDS = ("bid", "ask", "last", "ts")
 
 
@@ -83,7 +83,7 @@ def latest_marks(symbols: Iterable[str]) -> dict[str, Mark]:
         with _client() as client:
             pipe = client.pipeline(transaction=False)
             for symbol, venue in pairs:
-                pipe.hmget(KEY.format(venue=venue, symbol=symbol), FIELDS)
+                pipe.hmget(quote_key(venue, symbol), FIELDS)
             rows = pipe.execute()
     except redis.RedisError:
         return {}

@@ -100,6 +100,11 @@ class QuoteStore:
                               venues_key(quote.symbol)], args=args, client=pipe)
         return sum(int(done) for done in pipe.execute())
 
+    def for_venue(self, venue: str, symbol: str) -> dict[str, str]:
+        """One venue's stored fields for `symbol` ({} when none)."""
+        stored = self._client.hgetall(quote_key(venue, symbol))
+        return {k.decode(): v.decode() for k, v in stored.items()}
+
     def for_symbol(self, symbol: str) -> dict[str, dict[str, str]]:
         """Each venue's stored fields for `symbol`, by venue code."""
         venues = sorted(v.decode() for v in self._client.smembers(venues_key(symbol)))

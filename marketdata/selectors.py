@@ -39,6 +39,13 @@ class VenueQuote:
     bids: list[tuple[Decimal, Decimal]]
     asks: list[tuple[Decimal, Decimal]]
 
+    @property
+    def mid(self) -> Decimal | None:
+        """Halfway between bid and ask; the last trade when a side is missing."""
+        if self.bid is not None and self.ask is not None:
+            return (self.bid + self.ask) / 2
+        return self.last
+
 
 def _decimal(value: str) -> Decimal | None:
     return Decimal(value) if value else None
@@ -56,17 +63,28 @@ def quotes_for_symbol(*, symbol: str, now: datetime | None = None) -> list[Venue
     if not stored:
         raise MarketDataNotFound(f"No market data for {symbol}.")
     now = now or timezone.now()
-    quotes = []
-    for venue, fields in stored.items():
-        timestamp = datetime.fromisoformat(fields["ts"].replace("Z", "+00:00"))
-        age = (now - timestamp).total_seconds()
-        quotes.append(VenueQuote(
-            venue=venue, bid=_decimal(fields.get("bid", "")),
-            bid_size=_decimal(fields.get("bidSize", "")), ask=_decimal(fields.get("ask", "")),
-            ask_size=_decimal(fields.get("askSize", "")),
-            last=_decimal(fields.get("last", "")),
-            last_size=_decimal(fields.get("lastSize", "")), timestamp=timestamp,
-            age_seconds=max(age, 0.0), stale=age > settings.OMS_MARKET_DATA_STALE_SECONDS,
-            bids=_levels(fields.get("bids", "")), asks=_levels(fields.get("asks", "")),
-        ))
-    return quotes
+    return [_venue_quote(venue, fields, now) for venue, fields in stored.items()]
+
+
+def venue_quote(*, venue: str, symbol: str, now: datetime | None = None) -> VenueQuote | None:
+    """One venue's latest quote for `symbol` (stale or not), or None: none stored, one that
+    cannot be read, or Redis unreachable (then risk and routing see no market)."""
+    try:
+        fields = quote_store().for_venue(venue, symbol)
+        return _venue_quote(venue, fields, now or timezone.now()) if fields else None
+    except (redis.RedisError, KeyError, ValueError, ArithmeticError):
+        return None
+
+
+def _venue_quote(venue: str, fields: dict[str, str], now: datetime) -> VenueQuote:
+    timestamp = datetime.fromisoformat(fields["ts"].replace("Z", "+00:00"))
+    age = (now - timestamp).total_seconds()
+    return VenueQuote(
+        venue=venue, bid=_decimal(fields.get("bid", "")),
+        bid_size=_decimal(fields.get("bidSize", "")), ask=_decimal(fields.get("ask", "")),
+        ask_size=_decimal(fields.get("askSize", "")),
+        last=_decimal(fields.get("last", "")),
+        last_size=_decimal(fields.get("lastSize", "")), timestamp=timestamp,
+        age_seconds=max(age, 0.0), stale=age > settings.OMS_MARKET_DATA_STALE_SECONDS,
+        bids=_levels(fields.get("bids", "")), asks=_levels(fields.get("asks", "")),
+    )

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from marketdata.selectors import venue_quote
 from orders.models import OrderType
 from risk import checks, exposure
 from risk.limits import Limits, limits_for
 from risk.locks import lock_account
 from risk.models import Admission
-from risk.quotes import fresh_quote
 
 RATE_WINDOW_SECONDS = 1.0
 
@@ -49,7 +49,9 @@ def _unlocked_checks(limits: Limits, proposal: Proposal) -> Decimal | None:
     """Kill switch, size, price band; returns the unit price the notional is counted at."""
     checks.check_kill_switch(limits, proposal.account)
     checks.check_quantity(limits, proposal.quantity)
-    quote = fresh_quote(proposal.venue, proposal.symbol)
+    quote = venue_quote(venue=proposal.venue, symbol=proposal.symbol)
+    if quote is not None and (quote.stale or quote.mid is None):
+        quote = None  # old news is no market
     checks.check_price_band(limits, order_type=proposal.order_type,
                             limit_price=proposal.limit_price, quote=quote)
     unit = _unit_price(limits, proposal, quote)

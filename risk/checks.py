@@ -3,10 +3,10 @@ Pure: what they compare against is handed to them."""
 
 from decimal import Decimal
 
+from marketdata.selectors import VenueQuote as Quote
 from orders.models import OrderType, Side
 from risk.errors import RiskRefused
 from risk.limits import Limits
-from risk.quotes import Quote
 
 HUNDRED = Decimal(100)
 
