@@ -172,8 +172,10 @@ class PeerVenue(fix.Application):
         """A W for `symbol` from `book` (or self.quotes[symbol]): bids and asks as lists of
         (price, size), best first, `last` as (price, size). `poss_dup_of`: sent as a resend
         of a W first sent at that SendingTime (43=Y, 122)."""
-        book = book or self.quotes.get(symbol) or {"bids": [("100", "10")],
-                                                   "asks": [("101", "20")]}
+        # By default near the tests' usual order price (tests/factories.py: 150.25), so
+        # pre-trade risk's price band lets those orders through.
+        book = book or self.quotes.get(symbol) or {"bids": [("150", "10")],
+                                                   "asks": [("150.5", "20")]}
         message = fix.Message()
         header = message.getHeader()
         header.setField(fix.BeginString("FIX.4.4"))

@@ -58,8 +58,8 @@ def test_at_logon_it_subscribes_to_the_configured_and_open_orders_symbols(
     assert (aapl["last"], aapl["lastSize"]) == ("189.55", "50")
     assert aapl["bids"] == '[["189.5", "300"], ["189.4", "500"]]'
     assert aapl["ts"].endswith("Z") and datetime.fromisoformat(aapl["ts"].replace("Z", "+00:00"))
-    wait_until(lambda: cached(limiter_redis, "IBM").get("bid") == "100", what="IBM cached")
-    assert cached(limiter_redis, "MSFT")["ask"] == "101"
+    wait_until(lambda: cached(limiter_redis, "IBM").get("bid") == "150", what="IBM cached")
+    assert cached(limiter_redis, "MSFT")["ask"] == "150.5"
     assert limiter_redis.sismember("oms:md:venues:AAPL", VENUE)
 
 
@@ -89,7 +89,7 @@ def test_a_newer_refresh_replaces_the_cached_one_and_a_resend_leaves_the_newest(
     fix_venue, peer, holders, limiter_redis
 ):
     logged_on(holders)
-    wait_until(lambda: cached(limiter_redis, "MSFT").get("bid") == "100", what="MSFT")
+    wait_until(lambda: cached(limiter_redis, "MSFT").get("bid") == "150", what="MSFT")
     first_ts = cached(limiter_redis, "MSFT")["ts"]
 
     peer.send_quote("MSFT", bids=[("410", "5")], asks=[("411", "5")])
