@@ -245,7 +245,8 @@ OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
 # --- Market data ----------------------------------------------------------------------------
 # The FIX holder subscribes (35=V) to these symbols at each logon, besides the symbols of the
 # venue's open orders, and to an order's symbol when it first sends one in a session.
-OMS_MARKET_DATA_SYMBOLS = env.list("OMS_MARKET_DATA_SYMBOLS", default=["AAPL", "MSFT"])
+OMS_MARKET_DATA_SYMBOLS = env.list(
+    "OMS_MARKET_DATA_SYMBOLS", default=["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "TSLA", "SPY"])
 # MarketDepth (264): book levels a side the venue is asked for; 0 = its full book.
 OMS_MARKET_DATA_DEPTH = env.int("OMS_MARKET_DATA_DEPTH", default=5)
 # A quote older than this (by the venue's SendingTime) is served with `stale: true`.
