@@ -47,17 +47,18 @@ def ask_again(sender, *, venue_code: str, order_ids, **kwargs) -> int:
 
 @receiver(trading_halt_changed, dispatch_uid="orders.cancel_on_halt")
 def cancel_open_orders_on_halt(sender, *, halted: bool, cancel_open_orders: bool, actor: str,
-                               **kwargs) -> None:
+                               venue_code: str | None = None, **kwargs) -> None:
     if not (halted and cancel_open_orders):
         return
     # After the halt commits: no new order or replace can leave any more, and the cancels,
     # each its own transaction, do not hold the halt row's lock.
-    transaction.on_commit(lambda: _cancel_all(actor))
+    transaction.on_commit(lambda: _cancel_all(actor, venue_code))
 
 
-def _cancel_all(actor: str) -> None:
-    done = services.orders_cancel_open(actor=actor, reason="kill switch: cancel every open order")
-    logger.warning("kill switch: %s", done)
+def _cancel_all(actor: str, venue_code: str | None) -> None:
+    done = services.orders_cancel_open(actor=actor, venue_code=venue_code,
+                                       reason="kill switch: cancel every open order")
+    logger.warning("kill switch%s: %s", f" of {venue_code}" if venue_code else "", done)
 
 
 @receiver(post_save, sender=OrderEvent, dispatch_uid="orders.live.event_written")

@@ -1,9 +1,10 @@
+import re
+
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
-
-import re
 
 from omsproject.schema import ERROR_RESPONSES
 from sessions import selectors, services
@@ -92,7 +93,15 @@ class SessionDetailApi(GenericAPIView):
         }
         if "override" in data:
             changes["override"] = data["override"]
-        services.session_update(venue_code=venue, actor=request.user.get_username(), **changes)
+        actor = request.user.get_username()
+        with transaction.atomic():  # the schedule and the kill switch change together or not
+            if changes:
+                services.session_update(venue_code=venue, actor=actor, **changes)
+            if "killSwitch" in data:
+                services.venue_kill_switch_set(
+                    venue_code=venue, halted=data["killSwitch"],
+                    reason=data.get("killSwitchReason", ""), actor=actor,
+                    cancel_open_orders=data["cancelOpenOrders"])
         return self._detail(venue)
 
 

@@ -90,6 +90,10 @@ class VenueSession(models.Model):
         blank=True,
         help_text="Force open or closed; empty follows the schedule.",
     )
+    # The venue's own kill switch, beside the global one (TradingHalt): no NewOrderSingle or
+    # replace to this venue leaves while it is on; cancels do, and the session stays up.
+    kill_switch = models.BooleanField(default=False)
+    kill_switch_reason = models.CharField(max_length=200, blank=True)
     desired = models.CharField(
         max_length=12, choices=SessionState.choices, default=SessionState.LOGGED_OUT,
         help_text="LOGGED_ON or LOGGED_OUT: what reconcile decided the session should be.",

@@ -64,6 +64,18 @@ def session_get(*, venue_code: str) -> VenueSession:
     return session
 
 
+def halt_reason_for(*, venue_code: str) -> str | None:
+    """Why no replace may go to this venue now (the global kill switch, or the venue's), or
+    None when neither is on."""
+    halt = trading_halt_get()
+    if halt.halted:
+        return f"trading is halted ({halt.reason})"
+    session = VenueSession.objects.filter(pk=venue_code, kill_switch=True).first()
+    if session is not None:
+        return f"venue {venue_code} is halted ({session.kill_switch_reason})"
+    return None
+
+
 def session_is_logged_on(*, venue_code: str) -> bool:
     """The venue's FIX session is up and should stay so: orders may be claimed for it."""
     return VenueSession.objects.filter(
@@ -78,7 +90,8 @@ def session_with_status(
     which reconcile records within a second) and `halted`."""
     session.now_desired = session_desired_state(session=session, now=now or timezone.now())
     session.halted = halted
-    session.accepting = session.now_desired.logged_on and not halted
+    session.accepting = (session.now_desired.logged_on and not halted
+                         and not session.kill_switch)
     return session
 
 

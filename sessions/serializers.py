@@ -45,6 +45,10 @@ class SessionOutput(serializers.Serializer):
     )
     override = serializers.ChoiceField(choices=SessionOverride.choices, allow_null=True)
     halted = serializers.BooleanField(help_text="The global kill switch is on.")
+    killSwitch = serializers.BooleanField(
+        source="kill_switch", help_text="The venue's own kill switch is on: no NewOrderSingle "
+        "or replace to it leaves and new orders for it are refused; cancels go out.")
+    killSwitchReason = serializers.CharField(source="kill_switch_reason", allow_blank=True)
     isOpen = serializers.BooleanField(
         source="accepting",
         help_text="Orders are accepted now: the window is open or forced open, and trading "
@@ -110,10 +114,21 @@ class SessionUpdateInput(StrictSerializer):
         help_text='"OPEN", "CLOSED", or null to follow the schedule.',
     )
     schedule = ScheduleInput(required=False)
+    killSwitch = serializers.BooleanField(
+        required=False, help_text="The venue's own kill switch (operators; halting needs "
+        "killSwitchReason).")
+    killSwitchReason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    cancelOpenOrders = serializers.BooleanField(
+        required=False, default=False,
+        help_text="With killSwitch: true, also cancel the venue's open orders.")
 
     def validate(self, attrs):
-        if not attrs or attrs.get("schedule") == {}:
-            raise serializers.ValidationError("Give override and/or schedule fields.")
+        given = {k for k in attrs if k != "cancelOpenOrders"}
+        if not given or attrs.get("schedule") == {}:
+            raise serializers.ValidationError(
+                "Give override, schedule and/or killSwitch fields.")
+        if "killSwitchReason" in attrs and "killSwitch" not in attrs:
+            raise serializers.ValidationError({"killSwitchReason": ["Only with killSwitch."]})
         return attrs
 
 

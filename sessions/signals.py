@@ -11,7 +11,8 @@ from django.dispatch import Signal
 # is announced again on the next run. So receivers must be idempotent.
 session_window_closed = Signal()
 
-# The kill switch changed: keyword arguments halted: bool, cancel_open_orders: bool, actor:
-# str. Sent inside trading_halt_set's transaction while the halt row is locked; a receiver
-# with much to do (cancelling every open order) schedules it with transaction.on_commit.
+# A kill switch changed: keyword arguments halted: bool, cancel_open_orders: bool, actor: str,
+# and venue_code: str for one venue's own (absent: the global one). Sent inside the change's
+# transaction while its row is locked; a receiver with much to do (cancelling every open
+# order) schedules it with transaction.on_commit.
 trading_halt_changed = Signal()

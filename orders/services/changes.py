@@ -29,7 +29,7 @@ from orders.services.intake import OrderTerms, order_terms_validate
 from orders.services.locking import lock_order, lock_order_in
 from orders.services.transitions import TERMS, record, terms_data, transition
 from sessions.errors import TradingHalted
-from sessions.selectors import trading_halt_get
+from sessions.selectors import halt_reason_for
 
 _UNSET = object()
 
@@ -73,10 +73,10 @@ def order_modify(
         hooks.run_amend_checks(order=order, after=after)
         data = terms_data(order, new_terms)
         if order.status != OrderStatus.QUEUED:
-            if trading_halt_get().halted:
+            if (why := halt_reason_for(venue_code=order.venue_id)) is not None:
                 raise TradingHalted(
-                    "Trading is halted: live orders are not replaced until it resumes; "
-                    "they can be cancelled.", details={"status": order.status})
+                    f"Halted: {why}; live orders are not replaced until it resumes; they "
+                    "can be cancelled.", details={"status": order.status})
             request_enqueue(order_id=order.pk, venue_code=order.venue_id,
                             kind=RequestKind.MODIFY, **new_terms)
             return transition(order, to_status=OrderStatus.PENDING_REPLACE,

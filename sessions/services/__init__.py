@@ -2,7 +2,11 @@
 schedules and overrides (operators), the kill switch, beat's reconcile of the desired state,
 and what the FIX session's holder records about the wire."""
 
-from sessions.services.halt import trading_halt_reason_clean, trading_halt_set
+from sessions.services.halt import (
+    trading_halt_reason_clean,
+    trading_halt_set,
+    venue_kill_switch_set,
+)
 from sessions.services.holder import (
     session_record_connecting,
     session_record_logged_off,
@@ -33,4 +37,5 @@ __all__ = [
     "session_update",
     "trading_halt_reason_clean",
     "trading_halt_set",
+    "venue_kill_switch_set",
 ]

@@ -34,6 +34,12 @@ def session_refuse_unless_accepting(*, session: VenueSession, now: datetime | No
     venue_code = session.venue_id
     if session.halted:
         halt = trading_halt_get()
+        if not halt.halted:  # the venue's own kill switch
+            raise TradingHalted(
+                f"Venue {venue_code} is halted ({session.kill_switch_reason}); no orders are "
+                "accepted for it until an operator resumes it.",
+                details={"venue": venue_code, "scope": "venue"},
+            )
         raise TradingHalted(
             f"Trading is halted ({halt.reason}); no orders are accepted until an operator "
             "resumes trading.",

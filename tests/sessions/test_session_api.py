@@ -44,6 +44,8 @@ def test_any_signed_in_user_lists_the_sessions(xnys, client_api):
         "desired": "LOGGED_OUT",
         "override": None,
         "halted": False,
+        "killSwitch": False,
+        "killSwitchReason": "",
         "isOpen": False,
         "windowOpen": False,
         "nextOpen": "2025-03-10T13:30:00Z",
