@@ -15,6 +15,17 @@ class StrictCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 500
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                # What get_page_size enforces; above max_page_size is read as max_page_size.
+                parameter["schema"] |= {"minimum": 1}
+                parameter["description"] = (f"Results per page, at least 1 (default "
+                                            f"{self.page_size}; more than {self.max_page_size} "
+                                            f"reads as {self.max_page_size}).")
+        return parameters
+
     def position_is_valid(self, position: str) -> bool:
         """Whether a cursor's position can be an `ordering` value (subclasses say)."""
         return True

@@ -18,7 +18,21 @@ ERROR_RESPONSES = {
         409: "The order's state forbids this.",
         413: "The request body is too large (DATA_UPLOAD_MAX_MEMORY_SIZE).",
         415: "The body is not JSON (Content-Type: application/json).",
+        422: "Pre-trade risk refused the order; `code` names the check (risk_...).",
         429: "Too many requests from this token; see Retry-After.",
         503: "A dependency is unavailable.",
     }.items()
 }
+
+
+def request_bodies_required(result, generator, request, public):
+    """drf-spectacular marks a PATCH body optional (its serializer is partial); one with
+    minProperties is required: no body changes nothing and is refused (400)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if schemas.get(ref.rsplit("/", 1)[-1], {}).get("minProperties"):
+                    operation["requestBody"]["required"] = True
+    return result

@@ -1,5 +1,6 @@
 """Serializer rules every API shares: unknown fields and wrong JSON types are refused."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 
@@ -29,6 +30,15 @@ class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know (a misspelt "limitPrise" must not be dropped silently)
     and values of the wrong JSON type."""
 
+    # The OpenAPI schema says so (additionalProperties: false, StrictSerializerSchema below),
+    # and states min_properties (a PATCH that changes nothing is refused) and what
+    # openapi_refine adds: rules across fields that a schema can state (a reason when halting).
+    min_properties = 0
+
+    @classmethod
+    def openapi_refine(cls, schema: dict) -> dict:
+        return schema
+
     def to_internal_value(self, data):
         if isinstance(data, dict):
             errors = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
@@ -38,3 +48,23 @@ class StrictSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+NO_NUL = "^[^\\u0000]*$"
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        for name, field in self.target.fields.items():
+            prop = schema["properties"].get(name, {})
+            if isinstance(field, serializers.CharField) and prop.get("type") == "string" and (
+                    "pattern" not in prop):
+                prop["pattern"] = NO_NUL  # DRF refuses NUL in any CharField
+        schema["additionalProperties"] = False
+        if self.target.min_properties:
+            schema["minProperties"] = self.target.min_properties
+        return self.target.openapi_refine(schema)

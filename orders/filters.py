@@ -1,13 +1,14 @@
 import django_filters
 
+from omsproject.filters import StrictFilterSet, TextFilter
 from orders.models import Order, OrderStatus
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
-    symbol = django_filters.CharFilter()
-    accountId = django_filters.CharFilter(field_name="account_id")
-    venue = django_filters.CharFilter(field_name="venue_id")
+    symbol = TextFilter()
+    accountId = TextFilter(field_name="account_id")
+    venue = TextFilter(field_name="venue_id")
 
     class Meta:
         model = Order

@@ -5,7 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from uuid6 import uuid7
 
-from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS
+from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS, decimal_text
 
 
 class Account(models.Model):
@@ -159,7 +159,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.client_order_id} {self.side} {self.quantity} {self.symbol}"
+        return f"{self.client_order_id} {self.side} {decimal_text(self.quantity)} {self.symbol}"
 
     @property
     def is_terminal(self) -> bool:

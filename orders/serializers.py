@@ -21,17 +21,23 @@ class OrderCreateInput(StrictSerializer):
     symbol = serializers.RegexField(r"^[A-Z0-9][A-Z0-9./-]*$", max_length=32)
     side = serializers.ChoiceField(choices=Side.choices)
     orderType = serializers.ChoiceField(choices=OrderType.choices)
-    quantity = PlainDecimalField(**QUANTITY_DIGITS)
-    limitPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
-    stopPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
+    quantity = PlainDecimalField(**QUANTITY_DIGITS, positive=True)
+    limitPrice = PlainDecimalField(**PRICE_DIGITS, positive=True, required=False,
+                                   allow_null=True)
+    stopPrice = PlainDecimalField(**PRICE_DIGITS, positive=True, required=False,
+                                  allow_null=True)
     timeInForce = serializers.ChoiceField(choices=TimeInForce.choices)
     venue = serializers.RegexField(r"^[A-Z0-9_]{2,16}$", required=False)
 
 
 class OrderModifyInput(StrictSerializer):
-    quantity = PlainDecimalField(**QUANTITY_DIGITS, required=False)
-    limitPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
-    stopPrice = PlainDecimalField(**PRICE_DIGITS, required=False, allow_null=True)
+    min_properties = 1  # the schema's minProperties: an empty body changes nothing: 400
+
+    quantity = PlainDecimalField(**QUANTITY_DIGITS, positive=True, required=False)
+    limitPrice = PlainDecimalField(**PRICE_DIGITS, positive=True, required=False,
+                                   allow_null=True)
+    stopPrice = PlainDecimalField(**PRICE_DIGITS, positive=True, required=False,
+                                  allow_null=True)
 
     def validate(self, attrs):
         if not attrs:

@@ -61,6 +61,7 @@ def limits_view(account: str) -> dict:
 
 
 class RiskLimitsListApi(GenericAPIView):
+    queryset = RiskLimits.objects.none()  # for the schema only; reads go through limits_view
     serializer_class = RiskLimitsOutput
     permission_classes = [IsOperator]
 

@@ -2,7 +2,10 @@
 
 from rest_framework import serializers
 
+from omsproject.decimals import QUANTITY_DIGITS
+from omsproject.serializer_fields import PlainDecimalField
 from omsproject.serializers import StrictSerializer
+from risk.models import NOTIONAL_DIGITS
 
 # camelCase name -> model field
 FIELDS = {
@@ -14,31 +17,33 @@ FIELDS = {
     "duplicateWindowSeconds": "duplicate_window_seconds",
     "priceBandPercent": "price_band_percent",
 }
-_DECIMAL = {"max_digits": 24, "decimal_places": 8, "coerce_to_string": True}
+# Greater than zero (null is "no limit"), in the digits the column stores.
+_INT_MAX = 2 ** 31 - 1  # what the PositiveIntegerField columns store
+_QUANTITY = {**QUANTITY_DIGITS, "positive": True}
+_NOTIONAL = {**NOTIONAL_DIGITS, "positive": True}
 
 
 def _limit_fields(*, required: bool) -> dict:
     extra = {"required": required, "allow_null": True}
     return {
-        "maxOrderQuantity": serializers.DecimalField(**_DECIMAL, min_value=0, **extra,
-                                                     help_text="Per order."),
-        "maxOrderNotional": serializers.DecimalField(
-            **_DECIMAL, min_value=0, **extra,
+        "maxOrderQuantity": PlainDecimalField(**_QUANTITY, **extra, help_text="Per order."),
+        "maxOrderNotional": PlainDecimalField(
+            **_NOTIONAL, **extra,
             help_text="Per order: quantity x limit (or stop) price; a MARKET order is valued "
             "at the far side of the market widened by the price band."),
-        "maxPosition": serializers.DecimalField(
-            **_DECIMAL, min_value=0, **extra,
+        "maxPosition": PlainDecimalField(
+            **_QUANTITY, **extra,
             help_text="Per symbol, long or short, counting open orders as if they filled."),
-        "buyingPower": serializers.DecimalField(
-            **_DECIMAL, min_value=0, **extra,
+        "buyingPower": PlainDecimalField(
+            **_NOTIONAL, **extra,
             help_text="Notional of open orders plus fills today (UTC) may not exceed it."),
-        "maxOrdersPerSecond": serializers.IntegerField(min_value=0, **extra),
+        "maxOrdersPerSecond": serializers.IntegerField(min_value=0, max_value=_INT_MAX, **extra),
         "duplicateWindowSeconds": serializers.IntegerField(
-            min_value=0, **extra,
+            min_value=0, max_value=_INT_MAX, **extra,
             help_text="Refuse the same terms again from the account within this many "
             "seconds; 0: off."),
-        "priceBandPercent": serializers.DecimalField(
-            max_digits=6, decimal_places=3, coerce_to_string=True, min_value=0, **extra,
+        "priceBandPercent": PlainDecimalField(
+            max_digits=6, decimal_places=3, positive=True, **extra,
             help_text="A LIMIT price further than this from the market's mid is refused."),
     }
 
@@ -89,6 +94,28 @@ class _PatchFields(StrictSerializer):
 
 
 class RiskLimitsPatchInput(type("_Limits", (_PatchFields,), _limit_fields(required=False))):
+    min_properties = 1  # an empty body changes nothing: 400
+
+    @classmethod
+    def openapi_refine(cls, schema: dict) -> dict:
+        # validate() below and risk.services' rules, as the schema states them.
+        halting = {"properties": {"halted": {"enum": [True]}}, "required": ["halted"]}
+        return schema | {"allOf": [
+            # A limit or the kill switch: cancelOpenOrders alone changes nothing.
+            {"anyOf": [{"required": [name]} for name in schema["properties"]
+                       if name != "cancelOpenOrders"]},
+            # Halting needs a reason with something other than whitespace in it.
+            {"oneOf": [
+                {"properties": {"halted": {"enum": [True]},
+                                "haltReason": {"minLength": 1, "pattern": r"\S"}},
+                 "required": ["halted", "haltReason"]},
+                {"properties": {"halted": {"enum": [False]}}, "required": ["halted"]},
+                {"not": {"required": ["halted"]}},
+            ]},
+            # cancelOpenOrders: true only together with halted: true.
+            {"anyOf": [{"not": {"required": ["cancelOpenOrders"]}},
+                       {"properties": {"cancelOpenOrders": {"enum": [False]}}}, halting]},
+        ]}
     def validate(self, attrs):
         if not {k for k in attrs if k != "cancelOpenOrders"}:
             raise serializers.ValidationError("Give at least one limit or the kill switch.")

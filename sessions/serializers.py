@@ -87,6 +87,7 @@ class SessionDetailOutput(SessionOutput):
 
 
 class ScheduleInput(StrictSerializer):
+    min_properties = 1  # `"schedule": {}` changes nothing: 400
     timeZone = serializers.CharField(max_length=64, required=False)
     openTime = WallTimeField(required=False)
     closeTime = WallTimeField(required=False)
@@ -107,6 +108,7 @@ class ScheduleInput(StrictSerializer):
 
 
 class SessionUpdateInput(StrictSerializer):
+    min_properties = 1  # an empty body changes nothing: 400
     override = serializers.ChoiceField(
         choices=SessionOverride.choices,
         allow_null=True,
@@ -141,9 +143,24 @@ class TradingHaltOutput(serializers.Serializer):
 
 class TradingHaltInput(StrictSerializer):
     halted = serializers.BooleanField()
-    reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    # Not trimmed here: the service strips it and then counts, so the schema's maxLength and
+    # the server's limit are the same 200 characters.
+    reason = serializers.CharField(max_length=200, allow_blank=True, required=False, default="",
+                                   trim_whitespace=False,
+                                   help_text="Why; required (not blank) when halting.")
     cancelOpenOrders = serializers.BooleanField(
         required=False, default=False,
         help_text="When halting: also cancel every open order (queued ones here, live ones "
         "at their venues).",
     )
+
+    @classmethod
+    def openapi_refine(cls, schema: dict) -> dict:
+        # Halting needs a reason with something other than whitespace in it; resuming does not,
+        # and cannot cancel open orders (trading_halt_set).
+        return schema | {"oneOf": [
+            {"properties": {"halted": {"enum": [True]},
+                            "reason": {"minLength": 1, "pattern": r"\S"}},
+             "required": ["halted", "reason"]},
+            {"properties": {"halted": {"enum": [False]}, "cancelOpenOrders": {"enum": [False]}}},
+        ]}

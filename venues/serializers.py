@@ -194,6 +194,8 @@ class VenuePutInput(_VenueInput):
 class VenuePatchInput(_VenueInput):
     """The fields to change; the others keep their values."""
 
+    min_properties = 1  # an empty body changes nothing: 400
+
     def validate(self, attrs):
         if not attrs:
             raise serializers.ValidationError("Give at least one field to change.")

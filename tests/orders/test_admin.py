@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -8,6 +9,7 @@ from orders import services
 from orders.models import Order
 from tests.dispatch.conftest import drain
 from tests.factories import make_order
+from venues.services import venue_put
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +50,81 @@ def test_changelist_filters_and_search(admin_client, trader):
     assert list(searched.context["cl"].queryset) == [order]
     searched = admin_client.get(url, {"q": order.client_order_id})
     assert list(searched.context["cl"].queryset) == [order]
+
+
+def _cells(response, column: str) -> list[str]:
+    """The text of one column's cells in the order list, top to bottom."""
+    html = response.content.decode()
+    return re.findall(rf'<t[dh] class="field-{column}[^"]*">(?:<a [^>]*>)?([^<]*)', html)
+
+
+def test_order_list_shows_the_operators_columns_without_trailing_zeros(
+        admin_client, trader, in_process_venue):
+    order = make_order(user=trader, account_code="ACC-1", symbol="MSFT",
+                       quantity=Decimal("10"), limit_price=Decimal("150.25"))
+    drain(in_process_venue)
+    order.refresh_from_db()
+    in_process_venue.emit(in_process_venue.book.fill(
+        order.venue_cl_ord_id, Decimal("4"), Decimal("150.25")))
+    in_process_venue.pump()
+
+    response = admin_client.get(reverse("admin:orders_order_changelist"))
+
+    assert response.status_code == 200
+    # Few columns, status, venue, cumQty and creation time among them, so a row fits.
+    assert list(response.context["cl"].list_display)[1:] == [
+        "created_at", "client_order_id", "account", "symbol", "side", "qty", "cum_qty",
+        "price", "status", "venue",
+    ]
+    assert _cells(response, "qty") == ["10"]
+    assert _cells(response, "cum_qty") == ["4"]
+    assert _cells(response, "price") == ["150.25"]
+    assert _cells(response, "status") == ["Partially Filled"]
+    assert _cells(response, "venue") == ["XMOCK"]
+    assert "10.000000" not in response.content.decode()
+    # Cancel is an action on the list.
+    actions = [name for name, _ in response.context["action_form"].fields["action"].choices]
+    assert "cancel_selected_orders" in actions
+
+
+def test_order_list_filters_by_venue_and_account(admin_client, operator, trader,
+                                                 other_trader):
+    mine = make_order(user=trader, account_code="ACC-1")
+    theirs = make_order(user=other_trader, account_code="ACC-2")
+    # Django shows a related filter only when there is a choice to make.
+    venue_put(code="XOTHER", actor="tests", replace=True)
+    url = reverse("admin:orders_order_changelist")
+
+    response = admin_client.get(url)
+    titles = {str(spec.title) for spec in response.context["cl"].filter_specs}
+    by_account = admin_client.get(url, {"account__code__exact": "ACC-2"})
+    by_venue = admin_client.get(url, {"venue__code__exact": "XMOCK"})
+    by_other_venue = admin_client.get(url, {"venue__code__exact": "XOTHER"})
+
+    assert {"venue", "account", "status"} <= titles
+    assert list(by_account.context["cl"].queryset) == [theirs]
+    assert set(by_venue.context["cl"].queryset) == {mine, theirs}
+    assert list(by_other_venue.context["cl"].queryset) == []
+
+
+def test_order_page_has_a_cancel_button_and_plain_decimals(admin_client, trader):
+    order = make_order(user=trader, account_code="ACC-1", quantity=Decimal("10"),
+                       limit_price=Decimal("150.25"))
+    url = reverse("admin:orders_order_change", args=[order.pk])
+
+    page = admin_client.get(url)
+    html = page.content.decode()
+
+    assert 'id="cancel-order"' in html
+    assert reverse("admin:orders_order_cancel", args=[order.pk]) in html
+    assert 'name="quantity" value="10"' in html
+    assert 'name="limit_price" value="150.25"' in html
+    assert '<div class="readonly">0</div>' in html  # cumQty
+    cancelled = admin_client.post(reverse("admin:orders_order_cancel", args=[order.pk]),
+                                  follow=True)
+    order.refresh_from_db()
+    assert order.status == "CANCELED"
+    assert 'id="cancel-order"' not in cancelled.content.decode()
 
 
 def test_editing_price_and_quantity_goes_through_the_service(admin_client, trader):
