@@ -47,6 +47,13 @@ class PlainDecimalField(serializers.DecimalField):
         shape = {"integer_digits": self.integer_digits, "places": self.decimal_places}
         return _positive_decimal_pattern(**shape) if self.positive else _decimal_pattern(**shape)
 
+    def validate_empty_values(self, data):
+        # DRF's DecimalField reads "" (and "  ") as null when null is allowed; the schema
+        # says a string of digits or null, so "" is refused like any other non-number.
+        if isinstance(data, str) and not data.strip():
+            self.fail("plain")
+        return super().validate_empty_values(data)
+
     def to_internal_value(self, data):
         if isinstance(data, str) and not re.fullmatch(DECIMAL_STRING, data):
             self.fail("plain")

@@ -131,7 +131,31 @@ class SessionUpdateInput(StrictSerializer):
                 "Give override, schedule and/or killSwitch fields.")
         if "killSwitchReason" in attrs and "killSwitch" not in attrs:
             raise serializers.ValidationError({"killSwitchReason": ["Only with killSwitch."]})
+        if attrs.get("cancelOpenOrders") and not attrs.get("killSwitch"):
+            raise serializers.ValidationError(
+                {"cancelOpenOrders": ["Only with killSwitch: true."]})
         return attrs
+
+    @classmethod
+    def openapi_refine(cls, schema: dict) -> dict:
+        # What venue_kill_switch_set and validate() refuse, stated: halting needs a reason
+        # with something other than whitespace in it; a reason or cancelOpenOrders only with
+        # the kill switch (cancelOpenOrders only when halting); something to change besides.
+        return schema | {"allOf": [
+            {"anyOf": [{"required": ["override"]}, {"required": ["schedule"]},
+                       {"required": ["killSwitch"]}]},
+            {"oneOf": [
+                {"properties": {"killSwitch": {"enum": [True]},
+                                "killSwitchReason": {"minLength": 1, "pattern": r"\S"}},
+                 "required": ["killSwitch", "killSwitchReason"]},
+                {"properties": {"killSwitch": {"enum": [False]},
+                                "cancelOpenOrders": {"enum": [False]}},
+                 "required": ["killSwitch"]},
+                {"properties": {"cancelOpenOrders": {"enum": [False]}},
+                 "not": {"anyOf": [{"required": ["killSwitch"]},
+                                   {"required": ["killSwitchReason"]}]}},
+            ]},
+        ]}
 
 
 class TradingHaltOutput(serializers.Serializer):

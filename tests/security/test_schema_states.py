@@ -47,3 +47,11 @@ def test_halting_needs_a_reason_and_a_patch_a_body(schema, operator_api):
     assert operator_api.put("/api/v1/halt", {"halted": True, "reason": ""},
                             format="json").status_code == 400
     assert operator_api.patch("/api/v1/sessions/XMOCK").status_code == 400
+
+
+def test_an_empty_string_is_not_a_decimal_even_where_null_is_allowed(operator_api):
+    # DRF's DecimalField reads "" as null when null is allowed; the schema says digits or null.
+    response = operator_api.patch("/api/v1/risk/limits/ACC-1", {"priceBandPercent": ""},
+                                  format="json")
+    assert response.status_code == 400
+    assert "priceBandPercent" in response.json()["details"]
