@@ -215,6 +215,9 @@ OMS_RISK_DUPLICATE_WINDOW_SECONDS = env.int("OMS_RISK_DUPLICATE_WINDOW_SECONDS",
 OMS_RISK_PRICE_BAND_PERCENT = _optional_decimal("OMS_RISK_PRICE_BAND_PERCENT", "5")
 # A venue's quote older than this is stale: not used for risk or routing.
 OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
+# `migrate` creates OMS_DEFAULT_VENUE with its sessions (venues/receivers.py), so an operator
+# can set its schedule before the first order; off, it is created by the first order.
+OMS_DEFAULT_VENUE_ON_MIGRATE = env.bool("OMS_DEFAULT_VENUE_ON_MIGRATE", default=True)
 # FIX 4.4 to the venues (venues/fix/). New venues get these; each venue's own settings are
 # edited in the admin or with PUT/PATCH /api/v1/venues/{code}.
 OMS_FIX_HOST = env("OMS_FIX_HOST", default="127.0.0.1")
