@@ -219,6 +219,9 @@ OMS_RISK_DUPLICATE_WINDOW_SECONDS = env.int("OMS_RISK_DUPLICATE_WINDOW_SECONDS",
 OMS_RISK_PRICE_BAND_PERCENT = _optional_decimal("OMS_RISK_PRICE_BAND_PERCENT", "5")
 # A venue's quote older than this is stale: not used for risk or routing.
 OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
+# `migrate` creates OMS_DEFAULT_VENUE with its sessions (venues/receivers.py), so an operator
+# can set its schedule before the first order; off, it is created by the first order.
+OMS_DEFAULT_VENUE_ON_MIGRATE = env.bool("OMS_DEFAULT_VENUE_ON_MIGRATE", default=True)
 # FIX 4.4 to the venues (venues/fix/). New venues get these; each venue's own settings are
 # edited in the admin or with PUT/PATCH /api/v1/venues/{code}.
 OMS_FIX_HOST = env("OMS_FIX_HOST", default="127.0.0.1")
@@ -233,8 +236,10 @@ OMS_FIX_LOGON_TIMEOUT_SECONDS = env.int("OMS_FIX_LOGON_TIMEOUT_SECONDS", default
 OMS_FIX_LOGOUT_WAIT_SECONDS = env.float("OMS_FIX_LOGOUT_WAIT_SECONDS", default=5.0)
 # Reconnects back off 1, 2, 4 ... seconds up to this.
 OMS_FIX_RECONNECT_MAX_SECONDS = env.float("OMS_FIX_RECONNECT_MAX_SECONDS", default=30.0)
-# QuickFIX's own session event lines (logons, resends, rejects) on stdout.
-OMS_FIX_LOG_EVENTS = env.bool("OMS_FIX_LOG_EVENTS", default=True)
+# QuickFIX's own session event lines (connects, logons, resends, rejects) on stdout, two lines
+# each, past the log level. Off by default: the holder logs logons, logouts, rejects and
+# disconnects itself (venues.fix, sessions.services.holder); turn on to debug a session.
+OMS_FIX_LOG_EVENTS = env.bool("OMS_FIX_LOG_EVENTS", default=False)
 # A request written to a venue with no answer after this long has an unknown outcome: the
 # venue is asked (35=H). Also how long a claim's rate-limit slot stays valid, plus 1 s.
 OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS = env.float("OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS",
@@ -272,12 +277,27 @@ OMS_METRICS_TOKEN = env("OMS_METRICS_TOKEN", default="")
 OMS_METRICS_POSITION_SERIES = env.int("OMS_METRICS_POSITION_SERIES", default=200)
 # --- end Metrics ----------------------------------------------------------------------------
 
+LOG_LEVEL = env("LOG_LEVEL", default="INFO").upper()
+# What the processes do every second or two while idle: beat's "Sending due task", a worker's
+# "Task ... received" / "succeeded" for each reconcile, sweep and drain. At INFO a person sees
+# start-up, logons and logouts, orders and fills (the `orders` logger: one line when an order
+# is accepted, one per status change and per fill), warnings and errors; these only with
+# LOG_LEVEL=DEBUG. A task that fails is still logged (ERROR); our tasks never retry. Celery
+# keeps named loggers' levels when it sets up its own handlers (its Django fixup runs
+# django.setup(), and so this, first), so the Procfile's `--loglevel` cannot undo them.
+_ROUTINE_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # One INFO line per venue message would drown the logs; errors still show.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # One INFO line per venue message would drown the logs; errors still show.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "celery.beat": {"level": _ROUTINE_LEVEL},
+        "celery.worker.strategy": {"level": _ROUTINE_LEVEL},  # "Task ... received"
+        "celery.app.trace": {"level": _ROUTINE_LEVEL},  # "Task ... succeeded in ...s"
+    },
 }

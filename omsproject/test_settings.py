@@ -17,3 +17,9 @@ from omsproject.settings import *  # noqa: E402,F403
 OMS_FIX_LOG_EVENTS = os.environ.get("OMS_FIX_LOG_EVENTS", "false") == "true"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast user set-up only
+
+# Tests make the venues they need, each pointing at its own exchange. A default venue made by
+# every migrate and flush would be held by the tests' session holders (which hold every
+# venue) against whatever listens on the default FIX port; tests/venues/test_default_venue.py
+# turns it on to check it.
+OMS_DEFAULT_VENUE_ON_MIGRATE = False

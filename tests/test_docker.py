@@ -103,3 +103,41 @@ def test_the_package_list_includes_every_app():
     listed = {pattern.rstrip("*") for pattern in patterns}
     missing = (own_apps() | {"omsproject", "exchange"}) - listed
     assert not missing, f"pyproject's package list lacks {missing}"
+
+
+# --- no default secrets ---------------------------------------------------------------------
+
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|BASIC_AUTH|TOKEN|API_KEY|CREDENTIALS")
+# ${NAME:-default} / ${NAME-default}: a value compose uses when NAME is unset.
+DEFAULTED = re.compile(r"\$\{(\w+):?-([^}]*)\}")
+# ${NAME:?message} / ${NAME?message}: compose refuses to start when NAME is unset.
+REQUIRED = re.compile(r"\$\{(\w+):?\?[^}]*\}")
+
+
+def service_environments(compose) -> dict[str, dict]:
+    found = {"x-app": compose["x-app"].get("environment", {})}
+    found.update({name: service.get("environment") or {}
+                  for name, service in compose["services"].items()})
+    return found
+
+
+def test_compose_gives_no_secret_a_default(compose):
+    """With DEBUG off the app refuses to start without SECRET_KEY; a default in compose would
+    get around that, and every install would share it."""
+    defaults = {
+        (where, name, default)
+        for where, environment in service_environments(compose).items()
+        for name, value in environment.items() if SECRET_NAME.search(name)
+        for _, default in DEFAULTED.findall(str(value)) if default
+    }
+    assert defaults == set()
+
+
+def test_compose_requires_the_secret_key_and_flower_credentials(compose):
+    app = compose["x-app"]["environment"]
+    assert REQUIRED.fullmatch(app["SECRET_KEY"]), app["SECRET_KEY"]
+    assert REQUIRED.fullmatch(app["FLOWER_BASIC_AUTH"]), app["FLOWER_BASIC_AUTH"]
+    assert app["DEBUG"] == "${DEBUG:-false}"  # so the app's own refusal applies too
+    # Every service that runs the app gets them through the x-app anchor.
+    for name in ("web", "worker", "dispatcher", "beat", "fix", "flower", "live"):
+        assert compose["services"][name]["environment"]["SECRET_KEY"] == app["SECRET_KEY"]

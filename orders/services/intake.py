@@ -3,8 +3,10 @@
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -29,6 +31,8 @@ from sessions.selectors import session_for_intake
 from sessions.services import session_get_or_create_for_venue, session_refuse_unless_accepting
 from venues.models import Venue
 from venues.services import venue_get_or_create_default
+
+logger = logging.getLogger("orders")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,7 +200,18 @@ def order_create(
         if existing is None:
             raise
         return _replay(existing, fingerprint=fingerprint), False
+    transaction.on_commit(partial(
+        logger.info, "order %s accepted: %s %s %s %s %s%s %s at %s (clientOrderId %s)",
+        order.pk, account.code, terms.side, decimal_text(terms.quantity), terms.symbol,
+        terms.order_type, _prices_text(terms), terms.time_in_force, order.venue_id,
+        client_order_id))
     return order, True
+
+
+def _prices_text(terms: OrderTerms) -> str:
+    prices = [("limit", terms.limit_price), ("stop", terms.stop_price)]
+    return "".join(f" {name} {decimal_text(price)}" for name, price in prices
+                   if price is not None)
 
 
 def _replay(existing: Order, *, fingerprint: str) -> Order:

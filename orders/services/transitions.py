@@ -2,6 +2,9 @@
 only the fields that changed, and audited by an OrderEvent in the same transaction."""
 
 import logging
+from functools import partial
+
+from django.db import transaction
 
 from omsproject.decimals import decimal_text
 from orders.errors import InvalidTransition
@@ -28,6 +31,9 @@ def transition(
     order.save(update_fields=sorted({"status", "updated_at", *also_update}))
     OrderEvent.objects.create(order=order, type=event, from_status=from_status,
                               to_status=to_status, actor=actor, data=data or {})
+    # Once the change is committed: a rolled-back change was never the order's status.
+    transaction.on_commit(partial(logger.info, "order %s %s -> %s (%s, %s)", order.pk,
+                                  from_status, to_status, event, actor))
     return order
 
 

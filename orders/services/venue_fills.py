@@ -22,8 +22,12 @@ correction of a trade we never received is one of those), and it is counted on /
 Where the venue reports less than the trades it reported, the order is flagged.
 """
 
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
+from functools import partial
+
+from django.db import transaction
 
 from executions import pnl
 from executions.models import ExecutionReport, Fill, FillKind, FillState, QuarantineReason
@@ -39,6 +43,8 @@ from executions.services import (
 )
 from omsproject.decimals import EXACT, PRICE_DIGITS, decimal_text, fits, quantize_price
 from orders.models import TERMINAL_STATUSES, Order, OrderStatus
+
+logger = logging.getLogger("orders")
 
 NEVER_LIVE = frozenset({OrderStatus.QUEUED, OrderStatus.REJECTED})
 
@@ -129,6 +135,11 @@ def _trade(order: Order, report: ExecutionReport) -> Booking:
     booking = Booking(data=data, problem=f"{late}: trade {report.exec_id} booked" if late
                       else "", stale=absorbed is not None)
     _refresh(order, booking)
+    transaction.on_commit(partial(
+        logger.info, "order %s fill %s @ %s (ExecID %s): cumQty %s of %s, avgPx %s", order.pk,
+        decimal_text(last), decimal_text(report.last_price), report.exec_id,
+        decimal_text(order.filled_quantity), decimal_text(order.quantity),
+        decimal_text(order.average_price)))
     return booking
 
 

@@ -263,11 +263,12 @@ class OmsProcesses:
             **self.extra_env,
         }
 
-    def _start(self, kind: str, args: list[str]) -> Proc:
+    def _start(self, kind: str, args: list[str], **env: str) -> Proc:
         index = len(self.started)
         name = f"{kind}{index}-{uuid.uuid4().hex[:6]}@system"
         log = self.log_dir / f"{kind}-{index}.log"
-        proc = Proc(name, popen([sys.executable, *args], log=log, env=self.env()), log)
+        proc = Proc(name, popen([sys.executable, *args], log=log, env={**self.env(), **env}),
+                    log)
         self.started.append(proc)
         return proc
 
@@ -293,7 +294,10 @@ class OmsProcesses:
         return self._start("beat", [
             "-m", "celery", "-A", "omsproject", "beat", "--loglevel", "INFO",
             "-s", str(self.log_dir / f"beat-{index}.schedule"),
-            "--logfile", str(self.log_dir / f"beat-{index}.events.log")])
+            "--logfile", str(self.log_dir / f"beat-{index}.events.log")],
+            # Its "Sending due task" lines are what tests read (test_session_edges.py); at
+            # INFO they are not logged (settings.LOGGING: routine lines at DEBUG).
+            LOG_LEVEL="DEBUG")
 
     def wait_ready(self, procs: list[Proc], *, timeout: float = 45.0) -> float:
         """Until every Celery worker among `procs` answers a ping."""

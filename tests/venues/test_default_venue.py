@@ -1,0 +1,74 @@
+"""The configured default venue exists once the database is migrated (venues/receivers.py):
+an operator sees it, and its trading session, and can set the schedule before any order.
+
+The suite's settings turn this off (omsproject/test_settings.py: tests make their own venues);
+each test here turns it on and runs `migrate` as a deployment does. With every migration
+applied, `migrate` has nothing to apply but still sends post_migrate, as after a fresh one.
+"""
+
+import pytest
+from django.core.management import call_command
+
+from tests.venues.api_fixtures import staff_api  # noqa: F401  (a fixture)
+from venues.services import venue_update
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def on_migrate(settings):
+    settings.OMS_DEFAULT_VENUE_ON_MIGRATE = True
+    settings.OMS_DEFAULT_VENUE = "XDEMO"
+    settings.OMS_FIX_HOST = "fix.example.test"
+    settings.OMS_FIX_PORT = 9999
+    settings.OMS_SENDER_COMP_ID = "DESK"
+    settings.OMS_THROTTLE_PER_SECOND = 40
+    return settings
+
+
+def migrate() -> None:
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def test_after_migrate_the_default_venue_and_its_session_are_listed(on_migrate, staff_api):
+    assert staff_api.get("/api/v1/sessions").json() == []  # a fresh database
+
+    migrate()
+
+    [session] = staff_api.get("/api/v1/sessions").json()
+    assert session["venue"] == "XDEMO"
+    assert session["schedule"]["timeZone"]
+    [venue] = staff_api.get("/api/v1/venues").json()
+    assert venue["code"] == "XDEMO"
+    assert (venue["fixHost"], venue["fixPort"], venue["senderCompId"], venue["targetCompId"],
+            venue["throttlePerSecond"]) == ("fix.example.test", 9999, "DESK", "XDEMO", 40)
+    assert venue["session"]["desired"]
+    assert venue["fixSession"]["state"]
+
+
+def test_an_operator_sets_the_schedule_before_any_order(on_migrate, staff_api):
+    migrate()
+
+    response = staff_api.patch("/api/v1/sessions/XDEMO", {"override": "CLOSED"},
+                               format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["override"] == "CLOSED"
+
+
+def test_migrate_again_keeps_what_operators_changed(on_migrate, staff_api):
+    migrate()
+    venue_update(code="XDEMO", actor="desk", fix_port=9100, name="Demo")
+
+    migrate()
+
+    [venue] = staff_api.get("/api/v1/venues").json()
+    assert (venue["code"], venue["fixPort"], venue["name"]) == ("XDEMO", 9100, "Demo")
+
+
+def test_turned_off_migrate_creates_no_venue(on_migrate, staff_api):
+    on_migrate.OMS_DEFAULT_VENUE_ON_MIGRATE = False
+
+    migrate()
+
+    assert staff_api.get("/api/v1/venues").json() == []
