@@ -19,7 +19,7 @@ COMMIT), so id order is commit order and the position is the id alone.
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db import close_old_connections
@@ -46,6 +46,8 @@ class LiveEvent:
 def _iso(value) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
+    if value.tzinfo is None:  # SQLite's raw rows: Django stores UTC there, without an offset
+        value = value.replace(tzinfo=UTC)
     return value.isoformat().replace("+00:00", "Z")
 
 

@@ -40,6 +40,7 @@ SCRIPT = textwrap.dedent("""
     assert [(e.payload["clientOrderId"], e.payload["type"]) for e in events] == [
         ("a1", "CREATED"), ("a1", "CANCELED")], events
     assert events[0].payload["orderId"] == str(first.pk)
+    assert events[0].payload["createdAt"].endswith("Z"), events[0].payload  # UTC, said so
     resumed = feed.start_position(str(events[0].id))
     assert [e.id for e in feed.events_after(resumed, user_id=alice.pk)[0]] == [events[1].id]
     everyone, _ = feed.events_after(feed.start_position("0"), user_id=None)
