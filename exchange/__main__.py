@@ -6,7 +6,8 @@ EXCHANGE_REJECT_RATIO, EXCHANGE_TIME_ZONE, EXCHANGE_OPEN, EXCHANGE_CLOSE, EXCHAN
 EXCHANGE_LOG_CAP, EXCHANGE_SUMMARY_SECONDS, EXCHANGE_STATE_DIR, and the market's:
 EXCHANGE_MARKET, EXCHANGE_SYMBOLS, EXCHANGE_TICK_SIZE, EXCHANGE_VOLATILITY_TICKS,
 EXCHANGE_LEVELS, EXCHANGE_DEPTH, EXCHANGE_TICK_MS, EXCHANGE_FILL_PROBABILITY,
-EXCHANGE_MAKER_FEE, EXCHANGE_TAKER_FEE); the command line wins.
+EXCHANGE_MAKER_FEE, EXCHANGE_TAKER_FEE, and EXCHANGE_VENUE_CONFIG, each venue's own: entries
+`VENUE:field=value,...` separated by ';'); the command line wins.
 SIGTERM and SIGINT stop it cleanly with exit status 0.
 """
 
@@ -46,6 +47,7 @@ from exchange.config import (
     parse_rate_limit,
     parse_reject_ratio,
     parse_time_zone,
+    parse_venue_configs,
     parse_wall_time,
 )
 from exchange.fix_acceptor import DOORBELL_COMP_ID, check_port_free
@@ -169,6 +171,14 @@ def parse_config(
         default=env.get("EXCHANGE_LOG_CAP", str(DEFAULT_LOG_CAP)),
         help="messages kept in each venue's in-memory log; older ones are dropped",
     )
+    add(
+        "--venue-config",
+        dest="venue_configs",
+        action="append",
+        metavar="VENUE:FIELD=VALUE,...",
+        help="a venue's own config, fields as PUT /venues/{v}/config's, over the options "
+        "above (repeatable); default EXCHANGE_VENUE_CONFIG, entries separated by ';'",
+    )
     add("--summary-seconds", type=_seconds,
         default=env.get("EXCHANGE_SUMMARY_SECONDS", str(DEFAULT_SUMMARY_INTERVAL_S)),
         help="interval of the one-line summary on stdout; 0 disables it")  # fmt: skip
@@ -180,14 +190,17 @@ def parse_config(
         market = MarketConfig().updated({
             name: getattr(args, name) for _, _, name, _ in MARKET_OPTIONS
             if getattr(args, name) is not None})  # fmt: skip
+        venue = VenueConfig(
+            rate_limit=args.rate_limit, latency=args.latency_ms,
+            reject_ratio=args.reject_ratio, time_zone=args.time_zone,
+            open_time=args.open, close_time=args.close, market=market,
+        )
+        entries = args.venue_configs or env.get("EXCHANGE_VENUE_CONFIG", "").split(";")
         return ExchangeConfig(
             venues=_names(args.venues, env.get("EXCHANGE_VENUES", DEFAULT_VENUE)),
             clients=_names(args.clients, env.get("EXCHANGE_CLIENTS", DEFAULT_CLIENT)),
-            venue=VenueConfig(
-                rate_limit=args.rate_limit, latency=args.latency_ms,
-                reject_ratio=args.reject_ratio, time_zone=args.time_zone,
-                open_time=args.open, close_time=args.close, market=market,
-            ),
+            venue=venue,
+            venue_configs=parse_venue_configs([e for e in entries if e.strip()], venue),
             host=args.host, port=args.port, fix_port=args.fix_port,
             state_dir=args.state_dir, seed=args.seed, log_cap=args.log_cap,
             summary_interval_s=args.summary_seconds,
@@ -234,6 +247,13 @@ async def serve(config: ExchangeConfig) -> int:
         v.rate_limit, v.latency, v.reject_ratio, v.time_zone, v.open_time, v.close_time,
         config.state_dir, config.seed, config.log_cap, "on" if v.market.on else "off",
     )  # fmt: skip
+    for name, own in config.venue_configs.items():
+        logger.info(
+            "venue %s rateLimit=%s latencyMs=%s makerFeePerShare=%s takerFeePerShare=%s "
+            "depth=%s levels=%s market=%s", name, own.rate_limit, own.latency,
+            own.market.maker_fee, own.market.taker_fee, own.market.depth, own.market.levels,
+            "on" if own.market.on else "off",
+        )  # fmt: skip
     try:
         await stop.wait()
     finally:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from exchange.config_error import ConfigError
@@ -218,6 +218,45 @@ class VenueConfig:
         }
 
 
+_ALL_FIELDS = CONFIG_FIELDS + MARKET_FIELDS
+# A field separator is a comma before a field's name, so `symbols=AAPL=190,MSFT=320` keeps its.
+_FIELD_SEPARATOR = re.compile(r",\s*(?=(?:%s)\s*=)" % "|".join(_ALL_FIELDS))
+
+
+def parse_venue_config(text: str) -> tuple[str, dict[str, str]]:
+    """One venue's own start-up config, `VENUE:field=value,field=value`, with the fields of
+    `PUT /venues/{v}/config` (values parsed later by VenueConfig.updated, as that PUT's)."""
+    venue, sep, body = text.strip().partition(":")
+    if not sep or not body.strip():
+        raise ConfigError(f"venue config {text!r} must be 'VENUE:field=value,field=value'")
+    changes: dict[str, str] = {}
+    for item in _FIELD_SEPARATOR.split(body.strip()):
+        name, eq, value = item.partition("=")
+        name = name.strip()
+        if not eq or name not in _ALL_FIELDS:
+            raise ConfigError(f"venue config {text!r}: {item!r} is not a known field=value")
+        if name in changes:
+            raise ConfigError(f"venue config {text!r}: {name} given twice")
+        changes[name] = value.strip()
+    return parse_comp_id(venue), changes
+
+
+def parse_venue_configs(
+    entries: list[str], base: VenueConfig
+) -> dict[str, VenueConfig]:
+    """Each venue's config: `base` (the other options) with its entry's fields applied."""
+    configs: dict[str, VenueConfig] = {}
+    for entry in entries:
+        venue, changes = parse_venue_config(entry)
+        if venue in configs:
+            raise ConfigError(f"venue config for {venue} given twice")
+        try:
+            configs[venue] = base.updated(changes)
+        except ConfigError as exc:
+            raise ConfigError(f"venue config for {venue}: {exc}") from None
+    return configs
+
+
 @dataclass(frozen=True)
 class ExchangeConfig:
     """Everything one exchange process needs."""
@@ -225,6 +264,8 @@ class ExchangeConfig:
     venues: tuple[str, ...] = (DEFAULT_VENUE,)
     clients: tuple[str, ...] = (DEFAULT_CLIENT,)
     venue: VenueConfig = field(default_factory=VenueConfig)
+    # A venue's own config (--venue-config), in place of `venue`, which the others share.
+    venue_configs: Mapping[str, VenueConfig] = field(default_factory=dict)
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     fix_port: int = DEFAULT_FIX_PORT
@@ -246,3 +287,9 @@ class ExchangeConfig:
             raise ConfigError(f"a CompID cannot be both venue and client: {', '.join(both)}")
         if self.log_cap < 1:
             raise ConfigError("log cap must be at least 1")
+        strangers = set(self.venue_configs) - set(self.venues)
+        if strangers:
+            raise ConfigError(f"config for a venue not served: {', '.join(sorted(strangers))}")
+
+    def config_of(self, venue: str) -> VenueConfig:
+        return self.venue_configs.get(venue, self.venue)

@@ -99,7 +99,7 @@ class Exchange:
     ) -> None:
         self.config = config
         self.venues = {
-            name: Venue(name, config.venue, seed=config.seed, log_cap=config.log_cap,
+            name: Venue(name, config.config_of(name), seed=config.seed, log_cap=config.log_cap,
                         run_id=run_id, monotonic_ns=monotonic_ns, wall_clock=wall_clock)
             for name in config.venues
         }  # fmt: skip

@@ -10,6 +10,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from omsproject.demo_venues import parse_oms_demo_venues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -222,6 +224,11 @@ OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", defau
 # `migrate` creates OMS_DEFAULT_VENUE with its sessions (venues/receivers.py), so an operator
 # can set its schedule before the first order; off, it is created by the first order.
 OMS_DEFAULT_VENUE_ON_MIGRATE = env.bool("OMS_DEFAULT_VENUE_ON_MIGRATE", default=True)
+# More venues `migrate` creates the same way (when OMS_DEFAULT_VENUE_ON_MIGRATE is on), each
+# with its own send limit: "CODE:LIMIT,..." (a bare CODE gets OMS_THROTTLE_PER_SECOND).
+# `./oms run` sets XMOCK:100,XFAST:200,XSLOW:50, the demo venues (omsproject/demo_venues.py).
+OMS_DEMO_VENUES = parse_oms_demo_venues(env("OMS_DEMO_VENUES", default=""),
+                                        OMS_THROTTLE_PER_SECOND)
 # FIX 4.4 to the venues (venues/fix/). New venues get these; each venue's own settings are
 # edited in the admin or with PUT/PATCH /api/v1/venues/{code}.
 OMS_FIX_HOST = env("OMS_FIX_HOST", default="127.0.0.1")

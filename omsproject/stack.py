@@ -29,6 +29,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 
+from omsproject import demo_venues
 from omsproject.secret_files import secret_file_value
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -66,7 +67,14 @@ def local_env_apply(env: dict[str, str] | os._Environ = os.environ) -> None:
     env.setdefault("EXCHANGE_PORT", "9001")
     env.setdefault("EXCHANGE_FIX_PORT", env.get("OMS_FIX_PORT") or "9878")
     env.setdefault("OMS_FIX_PORT", env["EXCHANGE_FIX_PORT"])
-    env.setdefault("EXCHANGE_VENUES", env.get("OMS_DEFAULT_VENUE") or "XMOCK")
+    # The three demo venues (omsproject/demo_venues.py): `migrate` creates them in the OMS
+    # with their send limits, the exchange serves them with their fees, latency and depth.
+    env.setdefault("OMS_DEMO_VENUES", demo_venues.oms_demo_venues())
+    demo_codes = [item.partition(":")[0].strip() for item in env["OMS_DEMO_VENUES"].split(",")]
+    served = dict.fromkeys([env.get("OMS_DEFAULT_VENUE") or "XMOCK", *demo_codes])
+    env.setdefault("EXCHANGE_VENUES", ",".join(code for code in served if code))
+    env.setdefault("EXCHANGE_VENUE_CONFIG", demo_venues.exchange_venue_config(
+        [code.strip() for code in env["EXCHANGE_VENUES"].split(",")]))
     env.setdefault("EXCHANGE_CLIENTS", env.get("OMS_SENDER_COMP_ID") or "OMS")
     env.setdefault("EXCHANGE_RATE_LIMIT", env.get("OMS_THROTTLE_PER_SECOND") or "100")
     env.setdefault("EXCHANGE_STATE_DIR", str(VAR_DIR / "exchange"))
@@ -216,8 +224,8 @@ def urls_print(env: dict[str, str] | os._Environ = os.environ) -> None:
         f"[oms] events    http://127.0.0.1:{env['OMS_LIVE_PORT']}/api/v1/events  (SSE; "
         "curl -N -H 'Authorization: Token ...')\n"
         f"[oms] Flower    http://127.0.0.1:{FLOWER_PORT}/  (user {user}, password {password})\n"
-        f"[oms] exchange  http://127.0.0.1:{env['EXCHANGE_PORT']}/stats  (FIX on port "
-        f"{env['EXCHANGE_FIX_PORT']})\n"
+        f"[oms] exchange  http://127.0.0.1:{env['EXCHANGE_PORT']}/stats  (venues "
+        f"{env['EXCHANGE_VENUES']}, FIX on port {env['EXCHANGE_FIX_PORT']})\n"
         f"[oms] market    http://127.0.0.1:{env['EXCHANGE_PORT']}/venues/{venue}/marketdata/AAPL"
         f"  and its trades: /venues/{venue}/trades\n"
         "[oms] Ctrl-C stops everything.\n",

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 LAYERS = ["omsproject.root", "metrics", "risk", "orders", "executions", "dispatch", "venues",
           "sessions", "marketdata", "omsproject.shared"]
 ROOT_MODULES = {"settings", "test_settings", "urls", "celery", "wsgi", "asgi", "fixholder",
-                "stack", "health", "__init__"}
+                "stack", "demo_venues", "health", "__init__"}
 APPS = {"orders", "executions", "dispatch", "venues", "sessions", "marketdata", "metrics", "risk",
         "omsproject"}
 MAX_LINES = 400

@@ -1,5 +1,6 @@
-"""The default venue exists as soon as the database is migrated, so an operator can set its
-schedule (GET/PATCH /api/v1/sessions) before the first order.
+"""The default venue, and the demo venues of OMS_DEMO_VENUES, exist as soon as the database
+is migrated, so an operator can set a venue's schedule (GET/PATCH /api/v1/sessions) before
+the first order.
 
 A post_migrate receiver rather than a data migration: the venue is made from settings
 (OMS_DEFAULT_VENUE and its FIX settings, OMS_DEMO_SESSION's schedule), which a migration
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
-from venues.services import venue_get_or_create_default
+from venues.services import venue_get_or_create_default, venue_get_or_create_demos
 
 
 def default_venue_after_migrate(*, using: str = DEFAULT_DB_ALIAS, **_kwargs) -> None:
@@ -21,4 +22,5 @@ def default_venue_after_migrate(*, using: str = DEFAULT_DB_ALIAS, **_kwargs) -> 
     executor = MigrationExecutor(connections[using])
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
         return  # migrated to an older state on purpose: the tables may not match the models
+    venue_get_or_create_demos()  # first: the default venue may be one of them, with its limit
     venue_get_or_create_default()

@@ -49,6 +49,16 @@ def venue_get_or_create_default() -> Venue:
     return venue
 
 
+def venue_get_or_create_demos() -> list[Venue]:
+    """The venues of OMS_DEMO_VENUES ({code: send limit}), each created on first use with
+    its own limit and the default FIX settings; an existing one is left as it is."""
+    return [
+        venue_put(code=code, actor="system", name=f"Demo venue {code}",
+                  throttle_per_second=limit, replace=False)[0]
+        for code, limit in settings.OMS_DEMO_VENUES.items()
+    ]
+
+
 _HOST_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
 
 

@@ -14,6 +14,13 @@ from sessions.models import TradingHalt
 from sessions.services import session_reconcile, session_update
 from tests.conftest import limiter_born_long_ago
 from tests.system.processes import Exchange, OmsProcesses, RedisProcess, use_celery_broker
+from omsproject.demo_venues import (
+    DEMO_VENUES,
+    exchange_venue_config,
+    oms_demo_venues,
+    parse_oms_demo_venues,
+)
+from venues.receivers import default_venue_after_migrate
 from venues.services import venue_put
 
 LIMIT = 20
@@ -60,7 +67,7 @@ class System:
 
 
 def make_system(*, tmp_path, settings, venues, limit, latency_ms="1",
-                market: bool = False) -> System:
+                market: bool = False, venue_configs: tuple[str, ...] = ()) -> System:
     own_redis = RedisProcess(tmp_path)
     own_redis.start()
     settings.REDIS_URL = own_redis.url
@@ -70,7 +77,8 @@ def make_system(*, tmp_path, settings, venues, limit, latency_ms="1",
     limits.redis_client.cache_clear()
     use_celery_broker(own_redis.url)
     exchange = Exchange(venues, rate_limit=limit, latency_ms=latency_ms,
-                        state_dir=tmp_path / "exchange", market=market)
+                        state_dir=tmp_path / "exchange", market=market,
+                        venue_configs=venue_configs)
     return System(own_redis, exchange, OmsProcesses(own_redis.url, tmp_path))
 
 
@@ -81,12 +89,14 @@ def system_factory(transactional_db, settings, tmp_path):
     old_broker = app.conf.broker_url
     made: list[System] = []
 
-    def make(venues=("XMOCK",), *, limit=LIMIT, latency_ms="1", market=False) -> System:
+    def make(venues=("XMOCK",), *, limit=LIMIT, latency_ms="1", market=False,
+             venue_configs=()) -> System:
         # The migration made the kill switch's row; an earlier test's flush (real commits)
         # removed it. Without it a halt has no row for sends in flight to share-lock.
         TradingHalt.objects.get_or_create(pk=TradingHalt.SINGLETON_PK)
         system = make_system(tmp_path=tmp_path, settings=settings, venues=venues, limit=limit,
-                             latency_ms=latency_ms, market=market)
+                             latency_ms=latency_ms, market=market,
+                             venue_configs=venue_configs)
         made.append(system)
         return system
 
@@ -97,3 +107,27 @@ def system_factory(transactional_db, settings, tmp_path):
         system.redis.stop()
     use_celery_broker(old_broker)
     limits.redis_client.cache_clear()
+
+
+@pytest.fixture
+def demo_system(system_factory, settings) -> System:
+    """The three demo venues as `./oms run` starts them (omsproject/demo_venues.py): the
+    exchange serves each with its own config (EXCHANGE_VENUE_CONFIG's entries) and market,
+    and `migrate`'s receiver creates each in the OMS with its send limit (OMS_DEMO_VENUES);
+    then each is forced open, as System.venue does."""
+    system = system_factory(tuple(DEMO_VENUES), market=True,
+                            venue_configs=tuple(exchange_venue_config().split(";")))
+    settings.OMS_FIX_PORT = system.exchange.fix_port
+    settings.OMS_FIX_HEARTBEAT_SECONDS = 1
+    settings.OMS_DEFAULT_VENUE = "XMOCK"
+    settings.OMS_DEMO_VENUES = parse_oms_demo_venues(oms_demo_venues(),
+                                                     settings.OMS_THROTTLE_PER_SECOND)
+    settings.OMS_DEFAULT_VENUE_ON_MIGRATE = True
+    default_venue_after_migrate()
+    client = system.redis_client()
+    for code in DEMO_VENUES:
+        session_update(venue_code=code, actor="tests", override="OPEN")
+        session_reconcile(venue_code=code)
+        limiter_born_long_ago(client, code)
+    client.close()
+    return system

@@ -160,14 +160,16 @@ class Exchange(ExchangeProcess):
 
     def __init__(self, venues: tuple[str, ...], *, rate_limit: int, latency_ms: str = "1",
                  state_dir: Path, fix_port: int | None = None, http_port: int | None = None,
-                 clients: tuple[str, ...] = ("OMS",), market: bool = False):
+                 clients: tuple[str, ...] = ("OMS",), market: bool = False,
+                 venue_configs: tuple[str, ...] = ()):
         self.venues = venues
         # The market is off unless a test asks for it: these scenarios check orders that rest
         # at the venue (NEW), so the books compare on status, terms and nothing filled.
         self._args = [a for v in venues for a in ("--venue", v)] + [
             a for c in clients for a in ("--client", c)] + [
             "--rate-limit", str(rate_limit), "--latency-ms", latency_ms,
-            "--state-dir", str(state_dir), "--market", "on" if market else "off"]
+            "--state-dir", str(state_dir), "--market", "on" if market else "off"] + [
+            a for entry in venue_configs for a in ("--venue-config", entry)]
         self.fix_port = fix_port or free_port()
         self.http_port = http_port or free_port()
         self._start()

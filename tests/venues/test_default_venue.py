@@ -9,6 +9,7 @@ applied, `migrate` has nothing to apply but still sends post_migrate, as after a
 import pytest
 from django.core.management import call_command
 
+from omsproject.demo_venues import oms_demo_venues, parse_oms_demo_venues
 from tests.venues.api_fixtures import staff_api  # noqa: F401  (a fixture)
 from venues.services import venue_update
 
@@ -23,6 +24,7 @@ def on_migrate(settings):
     settings.OMS_FIX_PORT = 9999
     settings.OMS_SENDER_COMP_ID = "DESK"
     settings.OMS_THROTTLE_PER_SECOND = 40
+    settings.OMS_DEMO_VENUES = {}
     return settings
 
 
@@ -72,3 +74,28 @@ def test_turned_off_migrate_creates_no_venue(on_migrate, staff_api):
     migrate()
 
     assert staff_api.get("/api/v1/venues").json() == []
+
+
+def test_migrate_creates_the_demo_venues_each_with_its_send_limit_and_sessions(
+    on_migrate, staff_api
+):
+    # As `./oms run` sets them (omsproject/demo_venues.py): XMOCK:100,XFAST:200,XSLOW:50.
+    on_migrate.OMS_DEMO_VENUES = parse_oms_demo_venues(oms_demo_venues(), 40)
+    on_migrate.OMS_DEFAULT_VENUE = "XMOCK"
+
+    migrate()
+    migrate()  # again: nothing changes
+
+    venues = {v["code"]: v for v in staff_api.get("/api/v1/venues").json()}
+    assert {code: v["throttlePerSecond"] for code, v in venues.items()} == {
+        "XMOCK": 100, "XFAST": 200, "XSLOW": 50}
+    for code, venue in venues.items():  # each its own FIX session at the one acceptor
+        assert (venue["fixHost"], venue["fixPort"], venue["senderCompId"],
+                venue["targetCompId"]) == ("fix.example.test", 9999, "DESK", code)
+        assert venue["fixSession"]["state"]
+    sessions = staff_api.get("/api/v1/sessions").json()
+    assert sorted(s["venue"] for s in sessions) == ["XFAST", "XMOCK", "XSLOW"]
+
+
+def test_a_bare_demo_venue_gets_the_default_send_limit():
+    assert parse_oms_demo_venues("XA:7, XB ,", 40) == {"XA": 7, "XB": 40}
