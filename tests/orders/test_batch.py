@@ -217,3 +217,21 @@ def test_a_batch_is_faster_per_order_than_single_posts(trader, trader_api, capsy
         print(f"\nintake per order, in process, {n} orders: single POST {single * 1000:.2f} ms"
               f" ({1 / single:.0f}/s), batch {batched * 1000:.2f} ms ({1 / batched:.0f}/s),"
               f" {single / batched:.2f}x")
+
+
+def test_500_orders_at_their_longest_fit_and_a_larger_body_is_a_413(operator_api, settings):
+    # Every field at its schema's longest (decimals: 18 digits and the point).
+    longest = order("c" * 64, accountId="A" * 32, symbol="S" * 32,
+                    quantity="1" * 12 + "." + "1" * 6, limitPrice="1" * 10 + "." + "1" * 8,
+                    stopPrice="1" * 10 + "." + "1" * 8, orderType="STOP_LIMIT",
+                    timeInForce="DAY", venue="V" * 16)
+    body = json.dumps({"orders": [longest] * 500})
+    assert len(body) <= settings.OMS_BATCH_MAX_BYTES
+    # The batch's limit is its own: the same body to POST /orders is over the API's.
+    assert post(operator_api, ORDERS, {"orders": [longest] * 500}).status_code == 413
+
+    settings.OMS_BATCH_MAX_BYTES = 1024
+    response = post(operator_api, BATCH, {"orders": [order(f"big-{i}") for i in range(20)]})
+
+    assert response.status_code == 413 and response.json()["code"] == "payload_too_large"
+    assert Order.objects.count() == 0
