@@ -48,6 +48,8 @@ class Report:
     timeline: list = field(default_factory=list, repr=False)
     # Every create's latency in ms, in due-time order (for CDF plots); not in to_dict().
     create_latencies_ms: list = field(default_factory=list, repr=False)
+    batch_size: int = 1  # orders a create sent (> 1: POST /orders/batch)
+    orders_accepted: int = 0  # orders answered 201 or 200, alone or in a batch
 
     def to_dict(self, *, with_ids: bool = False) -> dict:
         data = asdict(self)
@@ -64,6 +66,9 @@ class Report:
             f"concurrency {self.concurrency}",
             f"achieved  {self.achieved_rate:.1f}/s 2xx ({self.completed}/{self.requests} in "
             f"{self.elapsed:.2f} s); most in flight {self.max_in_flight}",
+            f"orders    {self.orders_accepted} accepted "
+            f"({self.orders_accepted / self.elapsed if self.elapsed else 0:.1f}/s)"
+            + (f" in batches of {self.batch_size}" if self.batch_size > 1 else ""),
             f"requests  " + ", ".join(f"{k} {v}" for k, v in self.by_kind.items()),
             f"status    " + ", ".join(f"{k} {v}" for k, v in sorted(
                 self.status_codes.get("all", {}).items())),

@@ -2,6 +2,7 @@
 
     python -m bench.loadgen --url http://127.0.0.1:8000 --token T --rate 1000 --duration 60
     python -m bench.loadgen --url ... --token T --max --concurrency 32 --duration 10
+    python -m bench.loadgen --url ... --token T --max --batch 100   # POST /orders/batch
 
 Open loop (`--rate`): request i is due at start + i / rate whatever happened to the ones
 before it, and its latency runs from that *scheduled* time, not from when a connection
@@ -16,6 +17,8 @@ The mix: accounts ACC-0..ACC-{n-1} (an operator token trades for any account and
 auto-create), a few hundred symbols, ~70% LIMIT / 25% MARKET / 5% STOP, BUY/SELL, DAY/GTC,
 and a fraction of the slots modify (PATCH) or cancel (DELETE) an order this run created;
 each order is modified or cancelled at most once, so a well-behaved server answers 2xx.
+`--batch N` (N > 1) makes each create a POST /api/v1/orders/batch of N orders; the report
+adds the orders accepted and their rate, and counts each refused order as an error.
 
 Errors (non-2xx, timeouts, connection errors) are counted and reported, never raised: the
 exit code is non-zero only for bad arguments.
@@ -43,8 +46,11 @@ from bench.order_mix import OrderMix
 
 class _Run:
     def __init__(self, *, url: str, token: str, mix: OrderMix, modify_fraction: float,
-                 cancel_fraction: float, timeout: float, concurrency: int, seed: int | None):
+                 cancel_fraction: float, timeout: float, concurrency: int, seed: int | None,
+                 batch: int = 1):
         self.base = url.rstrip("/") + "/api/v1/orders"
+        self.batch = batch
+        self.orders_accepted = 0
         self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
         self.mix = mix
         self.modify_fraction = modify_fraction
@@ -92,7 +98,10 @@ class _Run:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         body = None
         try:
-            if kind == "create":
+            if kind == "create" and self.batch > 1:
+                body = [self.mix.new_order() for _ in range(self.batch)]
+                request = session.post(f"{self.base}/batch", json={"orders": body})
+            elif kind == "create":
                 body = self.mix.new_order()
                 request = session.post(self.base, json=body)
             elif kind == "modify":
@@ -112,7 +121,10 @@ class _Run:
                 self.per_second[second][1] += 1
                 if kind == "create":
                     self.create_latency.append((due - self.start, ms))
-                    if response.status == 201:
+                    if self.batch > 1:
+                        self._batch_answered(json.loads(payload)["results"], body)
+                    elif response.status == 201:
+                        self.orders_accepted += 1
                         order_id = json.loads(payload)["orderId"]
                         self.created_ids.append(order_id)
                         self.touchable.append((order_id, body))
@@ -129,6 +141,16 @@ class _Run:
             self.in_flight -= 1
             if progress is not None:
                 progress.update(1)
+
+    def _batch_answered(self, results: list[dict], orders: list[dict]) -> None:
+        for result, order in zip(results, orders):
+            if result["error"] is not None:
+                self._error("create", f"order_{result['status']}", json.dumps(result["error"]))
+                continue
+            self.orders_accepted += 1
+            if result["status"] == 201:
+                self.created_ids.append(result["orderId"])
+                self.touchable.append((result["orderId"], order))
 
     def report(self, *, mode: str, url: str, offered: float | None, duration: float,
                elapsed: float) -> Report:
@@ -169,6 +191,8 @@ class _Run:
             error_samples=self.error_samples,
             timeline=timeline,
             create_latencies_ms=[ms for _, ms in by_due],
+            batch_size=self.batch,
+            orders_accepted=self.orders_accepted,
         )
 
 
@@ -199,7 +223,10 @@ async def run_async(
     seed: int | None = None,
     run_id: str | None = None,
     quiet: bool = True,
+    batch: int = 1,
 ) -> Report:
+    if not 1 <= batch <= 500:
+        raise BadArgument("--batch must be 1-500 (the API's most orders a batch)")
     _check(rate=rate, duration=duration, max_mode=max_mode, concurrency=concurrency,
            modify_fraction=modify_fraction, cancel_fraction=cancel_fraction,
            accounts=accounts, symbols=symbols, timeout=timeout)
@@ -207,7 +234,7 @@ async def run_async(
     mix = OrderMix(run_id=run_id, accounts=accounts, symbols=symbols, venue=venue, seed=seed)
     state = _Run(url=url, token=token, mix=mix, modify_fraction=modify_fraction,
                  cancel_fraction=cancel_fraction, timeout=timeout, concurrency=concurrency,
-                 seed=seed)
+                 seed=seed, batch=batch)
     loop = asyncio.get_running_loop()
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency,
                                      force_close=False, enable_cleanup_closed=True)
@@ -301,6 +328,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--symbols", type=int, default=300, help="distinct symbols (default 300)")
     p.add_argument("--venue", help="venue code for every order (default: the OMS default)")
     p.add_argument("--timeout", type=float, default=10.0, help="per request, s (default 10)")
+    p.add_argument("--batch", type=int, default=1,
+                   help="orders a create sends, in one POST /orders/batch "
+                        "(default 1: POST /orders)")
     p.add_argument("--seed", type=int, help="makes the order mix reproducible")
     p.add_argument("--run-id", help="clientOrderId prefix (default: random)")
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON here")

@@ -21,15 +21,16 @@ _OPEN = (RequestState.QUEUED, RequestState.SENDING)
 
 def request_enqueue(
     *, order_id: UUID, venue_code: str, kind: str, quantity: Decimal | None = None,
-    limit_price: Decimal | None = None, stop_price: Decimal | None = None,
+    limit_price: Decimal | None = None, stop_price: Decimal | None = None, nudge: bool = True,
 ) -> VenueRequest:
     """Queue a request for the venue, in the caller's transaction; nudge a dispatcher on
-    commit."""
+    commit (nudge=False: the caller nudges, once for many requests)."""
     request = VenueRequest.objects.create(
         order_id=order_id, venue_id=venue_code, kind=kind, quantity=quantity,
         limit_price=limit_price, stop_price=stop_price,
     )
-    transaction.on_commit(lambda: dispatch_nudge(venue_code=venue_code))
+    if nudge:
+        transaction.on_commit(lambda: dispatch_nudge(venue_code=venue_code))
     return request
 
 

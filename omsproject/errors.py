@@ -52,10 +52,9 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-def payload_too_large() -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
-    )
+def payload_too_large(limit: int | None = None) -> PayloadTooLarge:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if limit is None else limit
+    return PayloadTooLarge(f"The request body is larger than {limit} bytes.")
 
 
 def _camel(name: str) -> str:
@@ -86,10 +85,16 @@ _DRF_CODES = {
 }
 
 
+def domain_error_body(exc: DomainError) -> dict:
+    """The one error format for a domain error: the response body, or one item's error in
+    a batch's answer."""
+    return error_body(exc.code, exc.message,
+                      {_camel(key): value for key, value in exc.details.items()})
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        details = {_camel(key): value for key, value in exc.details.items()}
-        return Response(error_body(exc.code, exc.message, details), status=exc.status_code)
+        return Response(domain_error_body(exc), status=exc.status_code)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc)
         return Response(

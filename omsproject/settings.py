@@ -159,6 +159,10 @@ WHITENOISE_USE_FINDERS = True
 
 # Request bodies larger than this are refused before parsing (orders are a few hundred bytes).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
+# POST /api/v1/orders/batch: up to OMS_BATCH_MAX_ORDERS orders in a body of at most this
+# (an order at its schema's longest is under 400 bytes of compact JSON; 1 KiB each).
+OMS_BATCH_MAX_ORDERS = 500
+OMS_BATCH_MAX_BYTES = env.int("OMS_BATCH_MAX_BYTES", default=OMS_BATCH_MAX_ORDERS * 1024)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -5,12 +5,16 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from omsproject.errors import InvalidInput, domain_error_body
 from omsproject.pagination import StrictCursorPagination
+from omsproject.parsers import BatchJSONParser
 from omsproject.schema import ERROR_RESPONSES
 from orders import selectors, services
 from orders.filters import OrderFilter
 from orders.models import Order, OrderStatus
 from orders.serializers import (
+    OrderBatchInput,
+    OrderBatchOutput,
     OrderCreateInput,
     OrderCreateOutput,
     OrderDetailOutput,
@@ -56,27 +60,82 @@ class OrderListCreateApi(GenericAPIView):
     def post(self, request):
         given = OrderCreateInput(data=request.data)
         given.is_valid(raise_exception=True)
-        data = given.validated_data
+        wanted = _order_request(given.validated_data)
         order, created = services.order_create(
             user=request.user,
-            account_code=data["accountId"],
-            client_order_id=data["clientOrderId"],
-            venue_code=data.get("venue"),
-            terms=services.OrderTerms(
-                symbol=data["symbol"],
-                side=data["side"],
-                order_type=data["orderType"],
-                quantity=data["quantity"],
-                limit_price=data.get("limitPrice"),
-                stop_price=data.get("stopPrice"),
-                time_in_force=data["timeInForce"],
-            ),
+            account_code=wanted.account_code,
+            client_order_id=wanted.client_order_id,
+            venue_code=wanted.venue_code,
+            terms=wanted.terms,
         )
         order.created = created
         return Response(
             OrderCreateOutput(order).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+def _order_request(data: dict) -> services.OrderRequest:
+    return services.OrderRequest(
+        account_code=data["accountId"],
+        client_order_id=data["clientOrderId"],
+        venue_code=data.get("venue"),
+        terms=services.OrderTerms(
+            symbol=data["symbol"],
+            side=data["side"],
+            order_type=data["orderType"],
+            quantity=data["quantity"],
+            limit_price=data.get("limitPrice"),
+            stop_price=data.get("stopPrice"),
+            time_in_force=data["timeInForce"],
+        ),
+    )
+
+
+def _order_request_or_refusal(item: dict) -> services.OrderRequest | InvalidInput:
+    given = OrderCreateInput(data=item)
+    if not given.is_valid():  # the same 400 POST /orders answers, as this order's result
+        return InvalidInput("The request is invalid; see details.", details=given.errors)
+    return _order_request(given.validated_data)
+
+
+def _batch_result(item: dict, outcome: services.BatchOutcome) -> dict:
+    if outcome.error is not None:
+        given_id = item.get("clientOrderId")
+        return {"status": outcome.error.status_code, "orderId": None,
+                "clientOrderId": given_id if isinstance(given_id, str) else None,
+                "created": False, "error": domain_error_body(outcome.error)}
+    order = outcome.order
+    return {"status": status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,
+            "orderId": str(order.pk), "clientOrderId": order.client_order_id,
+            "created": outcome.created, "error": None}
+
+
+class OrderBatchApi(GenericAPIView):
+    """Up to OMS_BATCH_MAX_ORDERS orders in one round trip. The batch answers 200 whenever it
+    was well formed, whatever became of its orders: each order's own status is in its result
+    (a 207 Multi-Status would say no more, and is WebDAV's, with an XML body clients do not
+    expect). A batch that is not one (not JSON, not a list of objects, empty, too many) is a
+    400 in the one error format, and no order of it is looked at."""
+
+    serializer_class = OrderBatchInput
+    parser_classes = [BatchJSONParser]
+
+    @extend_schema(
+        request=OrderBatchInput,
+        responses={200: OrderBatchOutput,
+                   **{code: ERROR_RESPONSES[code] for code in (400, 401, 403, 413, 415, 429, 503)}},
+    )
+    def post(self, request):
+        given = OrderBatchInput(data=request.data)
+        given.is_valid(raise_exception=True)
+        items = given.validated_data["orders"]
+        outcomes = services.orders_create_batch(
+            user=request.user, requests=[_order_request_or_refusal(item) for item in items])
+        results = [_batch_result(item, outcome) for item, outcome in zip(items, outcomes)]
+        accepted = sum(1 for result in results if result["error"] is None)
+        return Response({"results": results, "accepted": accepted,
+                         "refused": len(results) - accepted})
 
 
 class OrderDetailApi(GenericAPIView):

@@ -1,12 +1,14 @@
 """The API's JSON shapes (camelCase). Input serializers check shape and types only; the
 rules that decide whether an order can be traded live in orders.services."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dispatch.serializers import VenueRequestOutput
 from executions.serializers import FillOutput
 from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS
+from omsproject.schema import ErrorOutput
 from omsproject.serializer_fields import PlainDecimalField
 from omsproject.serializers import StrictSerializer
 from orders.models import OrderType, Side, TimeInForce
@@ -92,3 +94,49 @@ class OrderDetailOutput(OrderOutput):
 
 class OrderCreateOutput(OrderOutput):
     created = serializers.BooleanField()
+
+
+class OrderBatchInput(StrictSerializer):
+    """The batch's own shape. Each order in it is checked on its own, as POST /orders checks
+    one, and refused in its own result: so the schema takes any object as an order (and
+    shows OrderCreateInput as what one should be), and only a batch that is not an object
+    with a list of 1 to OMS_BATCH_MAX_ORDERS objects is refused as a whole."""
+
+    orders = serializers.ListField(
+        child=serializers.DictField(), min_length=1, max_length=settings.OMS_BATCH_MAX_ORDERS,
+        help_text="The orders, each exactly as POST /api/v1/orders takes it, answered in "
+                  "this order.")
+
+    @classmethod
+    def openapi_refine(cls, schema: dict) -> dict:
+        # COMPONENT_SPLIT_REQUEST names request components "...Request".
+        order = {"$ref": "#/components/schemas/OrderCreateInputRequest"}
+        schema["properties"]["orders"]["items"] = {
+            "anyOf": [order, {"type": "object"}],
+            "description": "An order as POST /api/v1/orders takes it (OrderCreateInput). An "
+                           "object it would refuse is refused in its own result (400 "
+                           "validation_error), not with the batch.",
+        }
+        return schema
+
+
+class OrderBatchResultOutput(serializers.Serializer):
+    status = serializers.IntegerField(
+        min_value=200, max_value=499,
+        help_text="What POST /api/v1/orders would answer this order alone: 201 created, 200 "
+                  "a replay of an earlier clientOrderId with the same terms, or its 4xx "
+                  "(400, 403, 409, 422, ...).")
+    orderId = serializers.UUIDField(allow_null=True,
+                                    help_text="The order (the original, for a replay); null "
+                                              "when refused.")
+    clientOrderId = serializers.CharField(allow_null=True,
+                                          help_text="As given, when it was a string.")
+    created = serializers.BooleanField()
+    error = ErrorOutput(allow_null=True, help_text="The refusal in the one error format; null "
+                                                   "when accepted.")
+
+
+class OrderBatchOutput(serializers.Serializer):
+    results = OrderBatchResultOutput(many=True, help_text="One per order, in request order.")
+    accepted = serializers.IntegerField(help_text="Results with status 201 or 200.")
+    refused = serializers.IntegerField(help_text="Results with a 4xx status.")

@@ -2,6 +2,7 @@
 the FIX session's holder call them. Each status change is checked against
 ALLOWED_TRANSITIONS and audited in the same transaction (transitions.py)."""
 
+from orders.services.batch import BatchOutcome, OrderRequest, orders_create_batch
 from orders.services.changes import order_cancel, order_modify, orders_cancel_open
 from orders.services.claims import (
     orders_expire_unsent,
@@ -14,7 +15,9 @@ from orders.services.intake import OrderTerms, actor_label, order_create, order_
 from orders.services.venue_status import orders_ask_venue_again
 
 __all__ = [
+    "BatchOutcome",
     "OrderBooks",
+    "OrderRequest",
     "OrderTerms",
     "actor_label",
     "order_cancel",
@@ -25,6 +28,7 @@ __all__ = [
     "order_terms_validate",
     "orders_ask_venue_again",
     "orders_cancel_open",
+    "orders_create_batch",
     "orders_expire_unsent",
     "orders_mark_claimed",
     "orders_return_unsent",

@@ -4,6 +4,7 @@
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from uuid6 import uuid7
 
 from dispatch.models import RequestKind
+from dispatch.nudge import COALESCE_MS, dispatch_nudge
 from dispatch.queue import request_enqueue
 from omsproject.decimals import decimal_text
 from omsproject.errors import DomainError, InvalidInput
@@ -107,8 +109,53 @@ def _account_for(*, user: AbstractBaseUser, account_code: str) -> Account:
             Account.objects.get_or_create(code=account_code)
         return Account(code=account_code)
     if not sql.account_held_by(account_code, user.pk):
-        raise AccountForbidden(f"You may not trade for account {account_code}.")
+        raise _forbidden(account_code)
     return Account(code=account_code)
+
+
+def _forbidden(account_code: str) -> AccountForbidden:
+    return AccountForbidden(f"You may not trade for account {account_code}.")
+
+
+class IntakeBatch:
+    """What a batch of orders from one user (POST /orders/batch) asks once rather than per
+    order; each order still goes through order_create, in its own transaction.
+
+    - Which accounts the user may trade for: asked once an account, as the token is
+      checked once a request.
+    - The dispatch nudge: at a venue's first order in the batch, then at most once every
+      COALESCE_MS (the same pace dispatch_nudge's own coalescing keeps, without a Redis call
+      per order), and once more at the end, so a drain that emptied the queue meanwhile
+      sees the rest. The sweeper still finds anything a lost nudge leaves.
+    """
+
+    def __init__(self, *, user: AbstractBaseUser):
+        self.user = user
+        self._accounts: dict[str, Account | None] = {}
+        self._nudged_at: dict[str, float] = {}
+
+    def account(self, account_code: str) -> Account:
+        if account_code not in self._accounts:
+            try:
+                self._accounts[account_code] = _account_for(user=self.user,
+                                                            account_code=account_code)
+            except AccountForbidden:
+                self._accounts[account_code] = None
+        account = self._accounts[account_code]
+        if account is None:
+            raise _forbidden(account_code)
+        return account
+
+    def queued(self, venue_code: str) -> None:
+        """An order for the venue committed."""
+        now = time.monotonic()
+        if now - self._nudged_at.get(venue_code, float("-inf")) >= COALESCE_MS / 1000:
+            self._nudged_at[venue_code] = now
+            dispatch_nudge(venue_code=venue_code)
+
+    def finish(self) -> None:
+        for venue_code in sorted(self._nudged_at):
+            dispatch_nudge(venue_code=venue_code)
 
 
 def _session_for(venue_code: str | None) -> VenueSession:
@@ -141,14 +188,19 @@ def order_create(
     client_order_id: str,
     terms: OrderTerms,
     venue_code: str | None = None,
+    batch: IntakeBatch | None = None,
 ) -> tuple[Order, bool]:
     """Accept an order into the queue. Returns (order, created).
 
     Idempotent on (account, client_order_id): a replay with the same terms returns the
     original order with created=False; different terms raise DuplicateClientOrderId.
     Concurrent duplicates meet at the unique constraint, so exactly one row is created.
+    `batch`: the order is one of a batch, which checks accounts and nudges dispatch for it.
     """
-    account = _account_for(user=user, account_code=account_code)
+    if batch is None:
+        account = _account_for(user=user, account_code=account_code)
+    else:
+        account = batch.account(account_code)
     session = _session_for(venue_code)
     order_terms_validate(terms=terms)
     fingerprint = terms.fingerprint(venue_code=session.venue_id)
@@ -187,7 +239,8 @@ def order_create(
                 to_status=OrderStatus.QUEUED,
                 actor=actor_label(user),
             )
-            request_enqueue(order_id=order.pk, venue_code=order.venue_id, kind=RequestKind.NEW)
+            request_enqueue(order_id=order.pk, venue_code=order.venue_id, kind=RequestKind.NEW,
+                            nudge=batch is None)
     except IntegrityError:
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is None:  # the conflict was some other constraint: not ours to hide
@@ -205,6 +258,8 @@ def order_create(
         order.pk, account.code, terms.side, decimal_text(terms.quantity), terms.symbol,
         terms.order_type, _prices_text(terms), terms.time_in_force, order.venue_id,
         client_order_id))
+    if batch is not None:
+        transaction.on_commit(partial(batch.queued, order.venue_id))
     return order, True
 
 

@@ -85,8 +85,21 @@ def test_max_mode_is_closed_loop(live_server, operator_token):
     assert Order.objects.filter(pk__in=report.created_order_ids).count() == report.completed
 
 
+def test_batch_mode_sends_batches_and_counts_their_orders(live_server, operator_token):
+    report = loadgen.run(url=live_server.url, token=operator_token, max_mode=True, batch=20,
+                         duration=0.5, concurrency=2, modify_fraction=0.1, cancel_fraction=0)
+    print("\n" + report.text())
+
+    assert report.error_count == 0, report.error_samples
+    assert set(report.status_codes["create"]) == {"200"}
+    assert report.orders_accepted == 20 * report.by_kind["create"]
+    assert len(report.created_order_ids) == report.orders_accepted
+    assert Order.objects.filter(pk__in=report.created_order_ids).count() == report.orders_accepted
+
+
 @pytest.mark.parametrize("argv", [
     ["--rate", "0"],
+    ["--rate", "10", "--batch", "501"],
     ["--rate", "10", "--duration", "-1"],
     ["--rate", "10", "--modify", "0.6", "--cancel", "0.6"],
     ["--rate", "10", "--max"],

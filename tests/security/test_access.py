@@ -33,6 +33,7 @@ LIMIT = {
 API = [
     ("get", ORDERS, None),
     ("post", ORDERS, LIMIT),
+    ("post", f"{ORDERS}/batch", {"orders": [LIMIT]}),
     ("get", f"{ORDERS}/{SOME_ID}", None),
     ("patch", f"{ORDERS}/{SOME_ID}", {"quantity": 1}),
     ("delete", f"{ORDERS}/{SOME_ID}", None),
