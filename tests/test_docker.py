@@ -141,3 +141,20 @@ def test_compose_requires_the_secret_key_and_flower_credentials(compose):
     # Every service that runs the app gets them through the x-app anchor.
     for name in ("web", "worker", "dispatcher", "beat", "fix", "flower", "live"):
         assert compose["services"][name]["environment"]["SECRET_KEY"] == app["SECRET_KEY"]
+
+
+def _default(value: str) -> str:
+    """The default of a compose interpolation "${NAME:-default}"."""
+    found = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    assert found, value
+    return found.group(1)
+
+
+def test_compose_serves_the_three_demo_venues_as_oms_run_does(compose, services):
+    from omsproject import demo_venues
+
+    app = compose["x-app"]["environment"]
+    exchange = services["exchange"]["environment"]
+    assert _default(app["OMS_DEMO_VENUES"]) == demo_venues.oms_demo_venues()
+    assert _default(exchange["EXCHANGE_VENUES"]).split(",") == list(demo_venues.DEMO_VENUES)
+    assert _default(exchange["EXCHANGE_VENUE_CONFIG"]) == demo_venues.exchange_venue_config()
