@@ -1,26 +1,13 @@
 from django.contrib import admin
 
 from dispatch.models import UnmatchedResponse, VenueRequest
-from omsproject.admin_inlines import ReadOnlyTabularInline
+from omsproject.admin_inlines import ReadOnlyAdmin, ReadOnlyTabularInline
 
 _REQUEST_FIELDS = [
     "id", "request_id", "order", "venue", "kind", "state", "quantity", "limit_price",
     "stop_price", "attempts", "queued_at", "claimed_at", "claimed_by", "sent_at",
     "responded_at", "result", "reason", "latency_micros", "message", "response",
 ]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """What the venue was sent and answered is a record: operators read it, services write it."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(VenueRequest)

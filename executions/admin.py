@@ -6,19 +6,7 @@ from django.contrib import admin
 from executions.market_prices import latest_price
 from executions.models import ExecutionReport, Fill, Instrument, Position
 from executions.pnl import unrealized
-from omsproject.admin_inlines import ReadOnlyTabularInline
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+from omsproject.admin_inlines import ReadOnlyAdmin, ReadOnlyTabularInline
 
 _FILL_FIELDS = ["exec_id", "kind", "state", "side", "last_quantity", "last_price",
                 "liquidity", "fee", "transact_time", "corrected", "original_quantity",

@@ -1,4 +1,20 @@
+"""The admin's read-only shapes, shared by every app: records the services write and
+operators only read (venue requests, execution reports, FIX sessions, risk events)."""
+
 from django.contrib import admin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record: operators read it, services write it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class ReadOnlyTabularInline(admin.TabularInline):

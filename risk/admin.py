@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from omsproject.admin_inlines import ReadOnlyAdmin
 from omsproject.errors import DomainError
 from risk.models import RiskEvent, RiskLimits
 from risk.services import EDITABLE, risk_limits_update
@@ -34,16 +35,7 @@ class RiskLimitsAdmin(admin.ModelAdmin):
 
 
 @admin.register(RiskEvent)
-class RiskEventAdmin(admin.ModelAdmin):
+class RiskEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "account", "actor", "before", "after"]
     list_filter = ["account"]
     search_fields = ["account", "actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -4,6 +4,7 @@ from django.forms.models import construct_instance
 from django.urls import reverse
 from django.utils.html import format_html
 
+from omsproject.admin_inlines import ReadOnlyAdmin
 from omsproject.errors import DomainError
 from venues import services
 from venues.models import FixSession, Venue
@@ -199,7 +200,7 @@ admin.site.register(Venue, VenueAdmin)
 
 
 @admin.register(FixSession)
-class FixSessionAdmin(admin.ModelAdmin):
+class FixSessionAdmin(ReadOnlyAdmin):
     """The FIX session's record, to read: its holder and the FIX layer write it (changing a
     sequence number by hand would desynchronise the session with the venue)."""
 
@@ -209,12 +210,3 @@ class FixSessionAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state"]
     search_fields = ["venue__code"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
