@@ -230,7 +230,8 @@ OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", defau
 OMS_DEFAULT_VENUE_ON_MIGRATE = env.bool("OMS_DEFAULT_VENUE_ON_MIGRATE", default=True)
 # More venues `migrate` creates the same way (when OMS_DEFAULT_VENUE_ON_MIGRATE is on), each
 # with its own send limit: "CODE:LIMIT,..." (a bare CODE gets OMS_THROTTLE_PER_SECOND).
-# `./oms run` sets XMOCK:100,XFAST:200,XSLOW:50, the demo venues (omsproject/demo_venues.py).
+# `./oms run` sets XMOCK:100,XFAST:200,XSLOW:50, the demo venues (omsproject/demo_venues.py),
+# which are also given the fees the mock exchange charges there.
 OMS_DEMO_VENUES = parse_oms_demo_venues(env("OMS_DEMO_VENUES", default=""),
                                         OMS_THROTTLE_PER_SECOND)
 # FIX 4.4 to the venues (venues/fix/). New venues get these; each venue's own settings are

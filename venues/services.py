@@ -53,12 +53,12 @@ def venue_get_or_create_default() -> Venue:
 
 
 def venue_get_or_create_demos() -> list[Venue]:
-    """The venues of OMS_DEMO_VENUES ({code: send limit}), each created on first use with
-    its own limit and the default FIX settings; an existing one is left as it is."""
+    """The venues of OMS_DEMO_VENUES ({code: fields}), each created on first use with its
+    own send limit and fees and the default FIX settings; an existing one is left as it is."""
     return [
-        venue_put(code=code, actor="system", name=f"Demo venue {code}",
-                  throttle_per_second=limit, replace=False)[0]
-        for code, limit in settings.OMS_DEMO_VENUES.items()
+        venue_put(code=code, actor="system", name=f"Demo venue {code}", replace=False,
+                  **fields)[0]
+        for code, fields in settings.OMS_DEMO_VENUES.items()
     ]
 
 
