@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "sessions.apps.TradingSessionsConfig",
     "dispatch",
     "risk",
+    "routing",
     "marketdata",
     "metrics",
 ]
