@@ -264,6 +264,15 @@ OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=2)
 # off: 09:30-16:00 America/New_York, Monday to Friday.
 OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
 
+# --- Routing (routing/) ------------------------------------------------------------------------
+# A venue whose queue holds more than this many seconds of its send limit (QUEUED requests >
+# this x throttle_per_second) gets no routed orders: they would wait there while other
+# venues could take them now.
+OMS_ROUTING_MAX_BACKLOG_SECONDS = env.float("OMS_ROUTING_MAX_BACKLOG_SECONDS", default=2.0)
+# The round trip routing assumes for a venue that has answered no new order yet (otherwise
+# it uses the median of its 200 latest), milliseconds; latency breaks ties between prices.
+OMS_ROUTING_DEFAULT_LATENCY_MS = env.float("OMS_ROUTING_DEFAULT_LATENCY_MS", default=5.0)
+
 # --- Market data ----------------------------------------------------------------------------
 # The FIX holder subscribes (35=V) to these symbols at each logon, besides the symbols of the
 # venue's open orders, and to an order's symbol when it first sends one in a session.
