@@ -5,11 +5,14 @@ A handful of queries whatever the history: the venues, the halt and the sessions
 grouped count of the queues, and per venue one bounded read of its latest answers.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.utils import timezone
 
 from dispatch.selectors import queued_counts, recent_new_order_latency_micros
 from marketdata.selectors import venue_quote
+from omsproject.decimals import decimal_text
 from routing.plans import RoutePlan, RouteRequest, VenueView
 from routing.policies import plan_route
 from sessions.models import SessionState, VenueSession
@@ -60,8 +63,8 @@ def _session_skip(session: VenueSession | None) -> str:
 
 
 def _backlog_skip(venue: Venue, backlog: int) -> str:
-    most = settings.OMS_ROUTING_MAX_BACKLOG_SECONDS * venue.throttle_per_second
-    return f"backlog {backlog} > {most:g}" if backlog > most else ""
+    most = Decimal(str(settings.OMS_ROUTING_MAX_BACKLOG_SECONDS)) * venue.throttle_per_second
+    return f"backlog {backlog} > {decimal_text(most)}" if backlog > most else ""
 
 
 def _latency_ms(venue_code: str) -> float:

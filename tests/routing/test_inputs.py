@@ -103,6 +103,10 @@ def test_a_backlog_longer_than_the_setting_in_seconds_of_the_send_limit_skips_th
     queue(trader, "XBUSY", 1)
 
     assert by_code(symbol="AAPL")["XBUSY"].skip == "backlog 5 > 4"
+    settings.OMS_ROUTING_MAX_BACKLOG_SECONDS = 1.5
+    assert by_code(symbol="AAPL")["XBUSY"].skip == "backlog 5 > 3"
+    settings.OMS_ROUTING_MAX_BACKLOG_SECONDS = 0.25
+    assert by_code(symbol="AAPL")["XBUSY"].skip == "backlog 5 > 0.5"
 
 
 def test_latency_is_the_median_round_trip_of_the_venues_answered_new_orders(
