@@ -5,7 +5,7 @@ SELL pays), ranked best first."""
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from omsproject.decimals import EXACT
+from omsproject.decimals import EXACT, decimal_text
 from routing.plans import BUY, MARKET, RouteRequest, VenueView
 
 
@@ -86,7 +86,12 @@ def cheapest_to_rest(views: list[VenueView]) -> VenueView:
     return min(views, key=lambda view: (view.maker_fee, view.latency_ms, view.code))
 
 
-def best_or_cheapest(views: list[VenueView], side: str) -> VenueView:
-    """The venue with the best effective top of book, or where resting costs least when no
-    venue displays anything."""
-    return best_top(views, side) or cheapest_to_rest(views)
+def best_or_cheapest(views: list[VenueView], side: str) -> tuple[str, str]:
+    """(venue, why): the venue with the best effective top of book, or where resting costs
+    least when no venue displays anything on that side."""
+    best = best_top(views, side)
+    if best is not None:
+        return best.code, f"{best.code} has the best effective top of book"
+    view = cheapest_to_rest(views)
+    return view.code, (f"no venue displays anything; {view.code} has the lowest maker fee "
+                       f"({decimal_text(view.maker_fee)})")

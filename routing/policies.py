@@ -49,9 +49,9 @@ def plan_route(request: RouteRequest, views: list[VenueView]) -> RoutePlan:
 
 def _allocate(request: RouteRequest, usable: list[VenueView]) -> Allocation:
     if request.order_type in STOP_TYPES:
-        venue = best_or_cheapest(usable, request.side).code
-        return Allocation({venue: request.quantity}, Decimal(0), "a stop triggers later: "
-                          "one venue, the best effective top of book")
+        venue, why = best_or_cheapest(usable, request.side)
+        return Allocation({venue: request.quantity}, Decimal(0),
+                          f"a stop triggers later: all to one venue; {why}")
     if request.time_in_force == FOK:
         return _fill_or_kill(request, usable)
     if request.policy == Policy.BEST_PRICE:
@@ -78,8 +78,8 @@ def _fill_or_kill(request: RouteRequest, usable: list[VenueView]) -> Allocation:
         venue = min(order, key=lambda code: (-shown[code], order[code]))
         why = f"FOK: no venue displays it all within the limit; {venue} displays the most"
     else:
-        venue = best_or_cheapest(usable, request.side).code
-        why = f"FOK: nothing is displayed within the limit; {venue}, the best top of book"
+        venue, best = best_or_cheapest(usable, request.side)
+        why = f"FOK: nothing is displayed within the limit; {best}"
     return Allocation({venue: request.quantity}, Decimal(0), why, detail)
 
 

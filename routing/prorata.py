@@ -20,10 +20,9 @@ def pro_rata(request: RouteRequest, usable: list[VenueView]) -> Allocation:
         if request.sweep_only:
             return Allocation({}, request.quantity, "sweep only: nothing is displayed within "
                               "the limit", {"displayed": {}})
-        venue = best_or_cheapest(usable, request.side).code
+        venue, why = best_or_cheapest(usable, request.side)
         return Allocation({venue: request.quantity}, Decimal(0), "nothing is displayed within "
-                          f"the limit: all to {venue}, the best effective top of book (or, "
-                          "with none, the lowest maker fee)", {"displayed": {}})
+                          f"the limit: all to one venue; {why}", {"displayed": {}})
     unit = WHOLE if request.quantity == request.quantity.to_integral_value() else SMALLEST
     with localcontext(EXACT):
         total = sum(shown.values(), Decimal(0))

@@ -37,14 +37,14 @@ def sweep(request: RouteRequest, usable: list[VenueView]) -> Allocation:
         venue, why = _remainder_venue(request, usable)
         slices[venue] = slices.get(venue, Decimal(0)) + remaining
     return Allocation(slices, Decimal(0), f"the remainder {decimal_text(remaining)}, beyond "
-                      f"the displayed liquidity within the limit, goes to {venue}: {why}", detail)
+                      f"the displayed liquidity within the limit, goes to {venue}; {why}", detail)
 
 
 def _remainder_venue(request: RouteRequest, usable: list[VenueView]) -> tuple[str, str]:
     if request.order_type != MARKET and request.time_in_force in RESTING_TIFS:
         # It will rest: where adding liquidity costs least, or earns the largest rebate.
         view = cheapest_to_rest(usable)
-        return view.code, (f"it rests, and resting there costs least (maker fee "
-                           f"{decimal_text(view.maker_fee)})")
+        return view.code, (f"it rests, and {view.code} has the lowest maker fee "
+                           f"({decimal_text(view.maker_fee)})")
     # It cannot rest (IOC, MARKET): where the market is best, for the best chance of a fill.
-    return best_or_cheapest(usable, request.side).code, "the best effective top of book"
+    return best_or_cheapest(usable, request.side)

@@ -90,7 +90,7 @@ def test_a_day_or_gtc_remainder_rests_where_adding_liquidity_costs_least():
         plan = plan_route(buy(1000, "100.00", tif=tif), venues)
 
         assert sliced(plan) == [("XA", 300), ("XB", 700)]
-        assert "XB" in plan.audit["why"] and "maker fee -0.0032" in plan.audit["why"]
+        assert "XB has the lowest maker fee (-0.0032)" in plan.audit["why"]
 
 
 def test_the_remainder_merges_into_the_slice_its_venue_already_has():

@@ -79,7 +79,10 @@ def test_nothing_displayed_within_the_limit_goes_whole_to_the_best_top_of_book()
 def test_nothing_displayed_at_all_goes_whole_where_resting_costs_least():
     venues = [view("XA", maker="-0.001"), view("XB", maker="-0.003")]
 
-    assert sliced(plan_route(pro_rata(buy, 10, "100.00"), venues)) == [("XB", 10)]
+    plan = plan_route(pro_rata(buy, 10, "100.00"), venues)
+
+    assert sliced(plan) == [("XB", 10)]
+    assert "XB has the lowest maker fee (-0.003)" in plan.audit["why"]
 
 
 def test_sweep_only_splits_no_more_than_is_displayed():
