@@ -32,6 +32,7 @@ COPY sessions ./sessions
 COPY marketdata ./marketdata
 COPY metrics ./metrics
 COPY risk ./risk
+COPY routing ./routing
 COPY exchange ./exchange
 # Editable, so settings' BASE_DIR (and var/) stays /app rather than site-packages.
 # var/exchange exists in the image, owned by oms, so the exchange's state volume mounted

@@ -1,9 +1,10 @@
 import statistics
 
 from django.db import connection
+from django.db.models import Count
 
 from dispatch import sql
-from dispatch.models import VenueRequest
+from dispatch.models import RequestKind, RequestState, VenueRequest
 
 
 def latency_stats() -> list[dict]:
@@ -40,3 +41,24 @@ def _row(venue, kind, count, mean, p50, p90, p99, maximum) -> dict:
         "p50Micros": float(p50), "p90Micros": float(p90), "p99Micros": float(p99),
         "maxMicros": int(maximum),
     }
+
+
+def queued_counts() -> dict[str, int]:
+    """{venue: requests waiting in its queue}, for the venues that have any. One grouped
+    count over the partial index of waiting rows (venuerequest_queue_head): it costs what
+    the backlog holds, however long the history behind it."""
+    waiting = (VenueRequest.objects.filter(state=RequestState.QUEUED).order_by()
+               .values("venue_id").annotate(count=Count("id")))
+    return {row["venue_id"]: row["count"] for row in waiting}
+
+
+def recent_new_order_latency_micros(*, venue_code: str, sample: int = 200) -> float | None:
+    """The median round trip of the venue's `sample` most recently answered new orders, in
+    microseconds, or None when it has answered none. The index on (venue, kind,
+    responded_at) is read backwards from the newest answer and stops after `sample` rows:
+    the same cost with a hundred answers or ten million."""
+    latencies = list(
+        VenueRequest.objects.filter(venue_id=venue_code, kind=RequestKind.NEW,
+                                    responded_at__isnull=False, latency_micros__isnull=False)
+        .order_by("-responded_at").values_list("latency_micros", flat=True)[:sample])
+    return statistics.median(latencies) if latencies else None

@@ -5,6 +5,8 @@ They differ where a router would look (issue 12): fees (maker rebate, taker fee 
 latency, book depth and the send limit. XMOCK is the exchange's defaults, as before.
 """
 
+from decimal import Decimal
+
 # code -> fields of the exchange's `PUT /venues/{v}/config` (exchange/README.md). rateLimit
 # is also the OMS's throttle_per_second for the venue (its queue's limiter).
 DEMO_VENUES: dict[str, dict[str, str]] = {
@@ -35,10 +37,21 @@ def oms_demo_venues() -> str:
     return ",".join(f"{code}:{fields['rateLimit']}" for code, fields in DEMO_VENUES.items())
 
 
-def parse_oms_demo_venues(text: str, default_limit: int) -> dict[str, int]:
-    """OMS_DEMO_VENUES read: {code: send limit}; a bare CODE gets `default_limit`."""
+def parse_oms_demo_venues(text: str, default_limit: int) -> dict[str, dict]:
+    """OMS_DEMO_VENUES read: {code: the Venue fields `migrate` creates it with}: its send
+    limit (a bare CODE gets `default_limit`) and, for a venue of the table above, the fees
+    the exchange charges there, so the OMS routes on the fees it will be charged."""
     return {
-        code.strip(): int(limit) if limit.strip() else default_limit
+        code.strip(): {"throttle_per_second": int(limit) if limit.strip() else default_limit,
+                       **_oms_fees(code.strip())}
         for code, _, limit in (item.partition(":") for item in text.split(","))
         if code.strip()
     }
+
+
+def _oms_fees(code: str) -> dict[str, Decimal]:
+    fields = DEMO_VENUES.get(code)
+    if fields is None:
+        return {}
+    return {"maker_fee_per_share": Decimal(fields["makerFeePerShare"]),
+            "taker_fee_per_share": Decimal(fields["takerFeePerShare"])}

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "sessions.apps.TradingSessionsConfig",
     "dispatch",
     "risk",
+    "routing",
     "marketdata",
     "metrics",
 ]
@@ -230,7 +231,8 @@ OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", defau
 OMS_DEFAULT_VENUE_ON_MIGRATE = env.bool("OMS_DEFAULT_VENUE_ON_MIGRATE", default=True)
 # More venues `migrate` creates the same way (when OMS_DEFAULT_VENUE_ON_MIGRATE is on), each
 # with its own send limit: "CODE:LIMIT,..." (a bare CODE gets OMS_THROTTLE_PER_SECOND).
-# `./oms run` sets XMOCK:100,XFAST:200,XSLOW:50, the demo venues (omsproject/demo_venues.py).
+# `./oms run` sets XMOCK:100,XFAST:200,XSLOW:50, the demo venues (omsproject/demo_venues.py),
+# which are also given the fees the mock exchange charges there.
 OMS_DEMO_VENUES = parse_oms_demo_venues(env("OMS_DEMO_VENUES", default=""),
                                         OMS_THROTTLE_PER_SECOND)
 # FIX 4.4 to the venues (venues/fix/). New venues get these; each venue's own settings are
@@ -261,6 +263,15 @@ OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=2)
 # New venues get a demo schedule open all day (UTC) so a fresh install trades at once;
 # off: 09:30-16:00 America/New_York, Monday to Friday.
 OMS_DEMO_SESSION = env.bool("OMS_DEMO_SESSION", default=True)
+
+# --- Routing (routing/) ------------------------------------------------------------------------
+# A venue whose queue holds more than this many seconds of its send limit (QUEUED requests >
+# this x throttle_per_second) gets no routed orders: they would wait there while other
+# venues could take them now.
+OMS_ROUTING_MAX_BACKLOG_SECONDS = env.float("OMS_ROUTING_MAX_BACKLOG_SECONDS", default=2.0)
+# The round trip routing assumes for a venue that has answered no new order yet (otherwise
+# it uses the median of its 200 latest), milliseconds; latency breaks ties between prices.
+OMS_ROUTING_DEFAULT_LATENCY_MS = env.float("OMS_ROUTING_DEFAULT_LATENCY_MS", default=5.0)
 
 # --- Market data ----------------------------------------------------------------------------
 # The FIX holder subscribes (35=V) to these symbols at each logon, besides the symbols of the

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.forms.models import construct_instance
@@ -5,11 +7,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from omsproject.admin_inlines import ReadOnlyAdmin
+from omsproject.decimals import decimal_text
 from omsproject.errors import DomainError
 from venues import services
 from venues.models import FixSession, Venue
 
 _EDITABLE = list(services.EDITABLE_FIELDS)
+_FEES = ["maker_fee_per_share", "taker_fee_per_share"]
 
 
 class VenueAdminForm(forms.ModelForm):
@@ -28,6 +32,10 @@ class VenueAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "target_comp_id" in self.fields:
             self.fields["target_comp_id"].required = False
+        # "-0.002", not "-0.002000": the number as the API writes it.
+        for field in _FEES:
+            if isinstance(self.initial.get(field), Decimal):
+                self.initial[field] = decimal_text(self.initial[field])
 
     def clean(self):
         cleaned = super().clean()
@@ -64,8 +72,9 @@ class VenueAdminForm(forms.ModelForm):
 class VenueAdmin(admin.ModelAdmin):
     form = VenueAdminForm
     list_display = [
-        "code", "name", "throttle_per_second", "fix_address", "comp_ids", "heartbeat_seconds",
-        "session_desired", "session_state", "fix_state", "fix_sequence_numbers",
+        "code", "name", "throttle_per_second", "maker_fee", "taker_fee", "fix_address",
+        "comp_ids", "heartbeat_seconds", "session_desired", "session_state", "fix_state",
+        "fix_sequence_numbers",
     ]
     list_select_related = ["trading_session", "fix_session"]
     search_fields = ["code", "name", "fix_host", "sender_comp_id", "target_comp_id"]
@@ -77,6 +86,7 @@ class VenueAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["code", "name", "throttle_per_second"]}),
+            ("Fees per share (negative: a rebate)", {"fields": _FEES}),
             ("FIX 4.4", {"fields": [
                 "fix_host", "fix_port", "sender_comp_id", "target_comp_id", "heartbeat_seconds",
                 "reset_seq_num_on_logon",
@@ -128,6 +138,14 @@ class VenueAdmin(admin.ModelAdmin):
             self.message_user(request, f"Not saved: {exc.message} {problems}", messages.ERROR)
 
     # --- what the list and the page show beside the configuration -----------------------
+
+    @admin.display(description="maker fee", ordering="maker_fee_per_share")
+    def maker_fee(self, obj: Venue) -> str:
+        return decimal_text(obj.maker_fee_per_share)
+
+    @admin.display(description="taker fee", ordering="taker_fee_per_share")
+    def taker_fee(self, obj: Venue) -> str:
+        return decimal_text(obj.taker_fee_per_share)
 
     @admin.display(description="FIX address", ordering="fix_host")
     def fix_address(self, obj: Venue) -> str:

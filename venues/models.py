@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -14,6 +16,8 @@ VENUE_CODE_PATTERN = r"^[A-Z0-9_]{2,16}$"
 PORT_MAX = 65535
 HEARTBEAT_MAX_SECONDS = 300
 THROTTLE_MAX_PER_SECOND = 100_000
+# A fee per share: a fraction of a cent in practice; 6 places take a mill's hundredths.
+FEE_DIGITS = {"max_digits": 12, "decimal_places": 6}
 
 
 class Venue(models.Model):
@@ -53,6 +57,17 @@ class Venue(models.Model):
         default=False,
         help_text="Log on with ResetSeqNumFlag (141=Y): both sides start again at 1. Only "
         "for venues that expect it; otherwise sequence numbers continue across logons.",
+    )
+    # What the venue charges per share: routing weighs them against prices (routing/).
+    maker_fee_per_share = models.DecimalField(
+        **FEE_DIGITS, default=Decimal(0),
+        help_text="Charged per share for adding liquidity (a resting order filled); "
+        "negative is a rebate.",
+    )
+    taker_fee_per_share = models.DecimalField(
+        **FEE_DIGITS, default=Decimal(0),
+        help_text="Charged per share for taking liquidity (an order that fills on arrival); "
+        "negative is a rebate.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -4,10 +4,12 @@ structure, one FIX session per venue) and is what the admin uses too."""
 
 from rest_framework import serializers
 
+from omsproject.serializer_fields import PlainDecimalField
 from omsproject.serializers import StrictSerializer
 from sessions.models import SessionState
 from venues.models import (
     COMP_ID,
+    FEE_DIGITS,
     HEARTBEAT_MAX_SECONDS,
     HOST,
     PORT_MAX,
@@ -34,6 +36,10 @@ _HELP = {
     "resetSeqNumOnLogon": "Log on with ResetSeqNumFlag (141=Y): both sides start again at "
     "sequence number 1. Only for venues that expect it; otherwise sequence numbers continue "
     "across logons, reconnects and restarts.",
+    "makerFeePerShare": "What the venue charges per share for adding liquidity (an order "
+    "that rests, then fills); negative is a rebate. Routing weighs it.",
+    "takerFeePerShare": "What the venue charges per share for taking liquidity (an order "
+    "that fills on arrival); negative is a rebate. Routing weighs it.",
 }
 # What PUT gives a field it was not sent (venues.services.venue_defaults).
 _PUT_DEFAULT = {
@@ -45,6 +51,8 @@ _PUT_DEFAULT = {
     "heartbeatSeconds": "the OMS_FIX_HEARTBEAT_SECONDS setting",
     "throttlePerSecond": "the OMS_THROTTLE_PER_SECOND setting",
     "resetSeqNumOnLogon": "false",
+    "makerFeePerShare": "0",
+    "takerFeePerShare": "0",
 }
 # Input name -> the services' (and the model's) field name.
 EDITABLE = {
@@ -56,6 +64,8 @@ EDITABLE = {
     "heartbeatSeconds": "heartbeat_seconds",
     "throttlePerSecond": "throttle_per_second",
     "resetSeqNumOnLogon": "reset_seq_num_on_logon",
+    "makerFeePerShare": "maker_fee_per_share",
+    "takerFeePerShare": "taker_fee_per_share",
 }
 
 
@@ -64,6 +74,9 @@ def _editable_fields(*, on_put: bool) -> dict[str, serializers.Field]:
         if on_put:
             return f"{_HELP[name]} Not given: {_PUT_DEFAULT[name]}."
         return _HELP[name]
+
+    def fee(name):
+        return PlainDecimalField(**FEE_DIGITS, required=False, help_text=help_for(name))
 
     def comp_id(name):
         return serializers.CharField(
@@ -93,6 +106,8 @@ def _editable_fields(*, on_put: bool) -> dict[str, serializers.Field]:
         "resetSeqNumOnLogon": serializers.BooleanField(
             required=False, help_text=help_for("resetSeqNumOnLogon")
         ),
+        "makerFeePerShare": fee("makerFeePerShare"),
+        "takerFeePerShare": fee("takerFeePerShare"),
     }
 
 

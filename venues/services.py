@@ -5,6 +5,7 @@ import ipaddress
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = (
     "name", "throttle_per_second", "fix_host", "fix_port", "sender_comp_id", "target_comp_id",
-    "heartbeat_seconds", "reset_seq_num_on_logon",
+    "heartbeat_seconds", "reset_seq_num_on_logon", "maker_fee_per_share", "taker_fee_per_share",
 )
 
 
@@ -36,6 +37,8 @@ def venue_defaults(*, code: str) -> dict:
         "target_comp_id": code,
         "heartbeat_seconds": settings.OMS_FIX_HEARTBEAT_SECONDS,
         "reset_seq_num_on_logon": False,
+        "maker_fee_per_share": Decimal(0),
+        "taker_fee_per_share": Decimal(0),
     }
 
 
@@ -50,12 +53,12 @@ def venue_get_or_create_default() -> Venue:
 
 
 def venue_get_or_create_demos() -> list[Venue]:
-    """The venues of OMS_DEMO_VENUES ({code: send limit}), each created on first use with
-    its own limit and the default FIX settings; an existing one is left as it is."""
+    """The venues of OMS_DEMO_VENUES ({code: fields}), each created on first use with its
+    own send limit and fees and the default FIX settings; an existing one is left as it is."""
     return [
-        venue_put(code=code, actor="system", name=f"Demo venue {code}",
-                  throttle_per_second=limit, replace=False)[0]
-        for code, limit in settings.OMS_DEMO_VENUES.items()
+        venue_put(code=code, actor="system", name=f"Demo venue {code}", replace=False,
+                  **fields)[0]
+        for code, fields in settings.OMS_DEMO_VENUES.items()
     ]
 
 

@@ -3,7 +3,7 @@
 from venues.models import Venue
 
 _FIELDS = ("name", "throttle_per_second", "fix_host", "fix_port", "sender_comp_id",
-           "target_comp_id", "heartbeat_seconds")
+           "target_comp_id", "heartbeat_seconds", "maker_fee_per_share", "taker_fee_per_share")
 
 
 def venue_admin_form(venue: Venue | None = None, **changes) -> dict:

@@ -2,10 +2,12 @@
 chance, and reading a venue back from the database."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
+from omsproject.decimals import decimal_text
 from tests.factories import UserFactory
 from venues import services
 from venues.models import Venue
@@ -20,6 +22,8 @@ CUSTOM = {
     "heartbeatSeconds": 60,
     "throttlePerSecond": 500,
     "resetSeqNumOnLogon": True,
+    "makerFeePerShare": "-0.0025",
+    "takerFeePerShare": "0.003",
 }
 EDITABLE = list(CUSTOM)
 
@@ -36,6 +40,7 @@ def distinct_defaults(settings):
 DEFAULTS = {
     "name": "", "fixHost": "fix.default.net", "fixPort": 9123, "senderCompId": "OMSDESK",
     "heartbeatSeconds": 7, "throttlePerSecond": 77, "resetSeqNumOnLogon": False,
+    "makerFeePerShare": "0", "takerFeePerShare": "0",
 }
 
 
@@ -63,6 +68,7 @@ def xfast(db):
         code="XFAST", actor="tests", name="Fast venue", fix_host="fix.example.com",
         fix_port=4000, sender_comp_id="DESK1", target_comp_id="FASTX", heartbeat_seconds=60,
         throttle_per_second=500, reset_seq_num_on_logon=True,
+        maker_fee_per_share=Decimal("-0.0025"), taker_fee_per_share=Decimal("0.003"),
     )
     return venue
 
@@ -83,4 +89,6 @@ def stored(code: str) -> dict:
         "heartbeatSeconds": venue.heartbeat_seconds,
         "throttlePerSecond": venue.throttle_per_second,
         "resetSeqNumOnLogon": venue.reset_seq_num_on_logon,
+        "makerFeePerShare": decimal_text(venue.maker_fee_per_share),
+        "takerFeePerShare": decimal_text(venue.taker_fee_per_share),
     }

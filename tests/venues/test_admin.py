@@ -1,6 +1,8 @@
 """Operators configure venues in the admin, with the API's rules (venues.services); the FIX
 session's record is shown, never edited, added or deleted there."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -19,6 +21,7 @@ CUSTOM = {
     "name": "Fast venue", "fix_host": "fix.example.com", "fix_port": 4000,
     "sender_comp_id": "DESK1", "target_comp_id": "FASTX", "heartbeat_seconds": 60,
     "throttle_per_second": 500, "reset_seq_num_on_logon": True,
+    "maker_fee_per_share": Decimal("-0.0025"), "taker_fee_per_share": Decimal("0.003"),
 }
 
 
@@ -63,8 +66,8 @@ def test_the_list_shows_the_configuration_and_both_sessions(xfast, admin_browser
 
     assert response.status_code == 200
     page = response.content.decode()
-    for shown in ("XFAST", "Fast venue", "500", "fix.example.com:4000", "DESK1 -&gt; FASTX",
-                  "60", "LOGGED_OUT", "LOGGED_ON", "12 / 9"):
+    for shown in ("XFAST", "Fast venue", "500", "-0.0025", "0.003", "fix.example.com:4000",
+                  "DESK1 -&gt; FASTX", "60", "LOGGED_OUT", "LOGGED_ON", "12 / 9"):
         assert shown in page, shown
 
 
@@ -106,6 +109,23 @@ def test_an_operator_changes_the_fix_settings_through_the_services(xfast, admin_
     assert (record.next_sender_seq, record.owner) == (12, "host-1:42")
 
 
+def test_the_change_page_shows_the_fees_as_the_api_writes_them(xfast, admin_browser):
+    form = admin_browser.get(f"{VENUES}XFAST/change/").context["adminform"].form
+
+    assert (form.initial["maker_fee_per_share"], form.initial["taker_fee_per_share"]) == (
+        "-0.0025", "0.003")
+
+
+def test_an_operator_sets_the_fees_through_the_services(xfast, admin_browser):
+    data = venue_admin_form(xfast, maker_fee_per_share="-0.0032", taker_fee_per_share="0.001")
+
+    response = admin_browser.post(f"{VENUES}XFAST/change/", data)
+
+    assert response.status_code == 302, errors_of(response)
+    assert config("XFAST") == {**CUSTOM, "maker_fee_per_share": Decimal("-0.0032"),
+                               "taker_fee_per_share": Decimal("0.001")}
+
+
 def test_an_empty_target_comp_id_means_the_venues_code(xfast, admin_browser):
     response = admin_browser.post(f"{VENUES}XFAST/change/",
                                   venue_admin_form(xfast, target_comp_id=""))
@@ -126,6 +146,8 @@ def test_an_empty_target_comp_id_means_the_venues_code(xfast, admin_browser):
     ("target_comp_id", "FAST_X", "FAST|X"),
     ("fix_host", "fix-1.example.com", "fix.example.com:4000"),
     ("fix_host", "10.0.0.1", "10.0.0.256"),
+    ("maker_fee_per_share", Decimal("-999999.999999"), "-1000000"),
+    ("taker_fee_per_share", Decimal("0.000001"), "0.0000001"),
 ])
 def test_the_form_applies_the_apis_rules_at_each_boundary(
     xfast, admin_browser, field, inside, outside

@@ -42,6 +42,9 @@ BOUNDARIES = [
     ("fixHost", "fe80::1", "fix.example.com:4000"),
     ("fixHost", "255.255.255.255", "256.1.1.1"),
     ("fixHost", "fix-1.example", "fix..example"),
+    ("makerFeePerShare", "-999999.999999", "-1000000"),
+    ("takerFeePerShare", "999999.999999", "1000000"),
+    ("takerFeePerShare", "0.000001", "0.0000001"),
 ]
 
 
@@ -81,6 +84,8 @@ def test_a_venue_cannot_take_another_venues_fix_session(xfast, staff_api):
     ("heartbeatSeconds", "30"), ("throttlePerSecond", [5]),
     ("resetSeqNumOnLogon", "true"), ("resetSeqNumOnLogon", 1), ("resetSeqNumOnLogon", None),
     ("name", 5), ("name", None), ("fixHost", {"host": "x"}), ("senderCompId", None),
+    ("makerFeePerShare", "-1e-3"), ("makerFeePerShare", None), ("takerFeePerShare", True),
+    ("takerFeePerShare", ""),
 ])
 def test_a_wrong_json_type_is_400_naming_the_field(xfast, staff_api, field, value):
     for method in ("patch", "put"):

@@ -6,10 +6,13 @@ each test here turns it on and runs `migrate` as a deployment does. With every m
 applied, `migrate` has nothing to apply but still sends post_migrate, as after a fresh one.
 """
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 
-from omsproject.demo_venues import oms_demo_venues, parse_oms_demo_venues
+from omsproject.decimals import decimal_text
+from omsproject.demo_venues import DEMO_VENUES, oms_demo_venues, parse_oms_demo_venues
 from tests.venues.api_fixtures import staff_api  # noqa: F401  (a fixture)
 from venues.services import venue_update
 
@@ -89,6 +92,13 @@ def test_migrate_creates_the_demo_venues_each_with_its_send_limit_and_sessions(
     venues = {v["code"]: v for v in staff_api.get("/api/v1/venues").json()}
     assert {code: v["throttlePerSecond"] for code, v in venues.items()} == {
         "XMOCK": 100, "XFAST": 200, "XSLOW": 50}
+    # The fees the exchange charges there (one table: omsproject/demo_venues.py).
+    assert {code: (v["makerFeePerShare"], v["takerFeePerShare"])
+            for code, v in venues.items()} == {
+        code: (decimal_text(Decimal(fields["makerFeePerShare"])),
+               decimal_text(Decimal(fields["takerFeePerShare"])))
+        for code, fields in DEMO_VENUES.items()}
+    assert venues["XSLOW"]["makerFeePerShare"] == "-0.0032"
     for code, venue in venues.items():  # each its own FIX session at the one acceptor
         assert (venue["fixHost"], venue["fixPort"], venue["senderCompId"],
                 venue["targetCompId"]) == ("fix.example.test", 9999, "DESK", code)
@@ -97,5 +107,12 @@ def test_migrate_creates_the_demo_venues_each_with_its_send_limit_and_sessions(
     assert sorted(s["venue"] for s in sessions) == ["XFAST", "XMOCK", "XSLOW"]
 
 
-def test_a_bare_demo_venue_gets_the_default_send_limit():
-    assert parse_oms_demo_venues("XA:7, XB ,", 40) == {"XA": 7, "XB": 40}
+def test_a_bare_demo_venue_gets_the_default_send_limit_and_no_fees():
+    assert parse_oms_demo_venues("XA:7, XB ,", 40) == {"XA": {"throttle_per_second": 7},
+                                                      "XB": {"throttle_per_second": 40}}
+
+
+def test_a_venue_of_the_demo_table_gets_its_fees_with_the_limit_given():
+    assert parse_oms_demo_venues("XFAST:9", 40) == {"XFAST": {
+        "throttle_per_second": 9, "maker_fee_per_share": Decimal("-0.0010"),
+        "taker_fee_per_share": Decimal("0.0035")}}

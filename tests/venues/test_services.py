@@ -1,6 +1,8 @@
 """Venue configuration through venues.services: create or replace (venue_put), change
 (venue_update), check without saving (venue_clean), and every rule at its boundary."""
 
+from decimal import Decimal
+
 import pytest
 from django.conf import settings
 
@@ -20,6 +22,8 @@ DEFAULTS = {
     "sender_comp_id": "OMSDESK",
     "heartbeat_seconds": 7,
     "reset_seq_num_on_logon": False,
+    "maker_fee_per_share": Decimal(0),
+    "taker_fee_per_share": Decimal(0),
 }
 CUSTOM = {
     "name": "Fast venue",
@@ -30,6 +34,8 @@ CUSTOM = {
     "target_comp_id": "FASTX",
     "heartbeat_seconds": 60,
     "reset_seq_num_on_logon": True,
+    "maker_fee_per_share": Decimal("-0.0025"),
+    "taker_fee_per_share": Decimal("0.003"),
 }
 
 
@@ -156,6 +162,8 @@ BOUNDARIES = [
     ("name", "N" * 100, "N" * 101),
     ("name", "", "bad\x00name"),
     ("fix_host", "h" * 63 + ".example", "h" * 64 + ".example"),
+    ("maker_fee_per_share", Decimal("-999999.999999"), Decimal(-1_000_000)),
+    ("taker_fee_per_share", Decimal("0.000001"), Decimal("0.0000001")),
 ]
 
 
