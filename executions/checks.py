@@ -6,6 +6,8 @@ tests after traffic, by the system tests after faults, by an operator at a shell
 1. every order's cumQty equals the sum of its applied fills (not busted, not quarantined)
    and is at most its quantity, and its avgPx is their weighted mean (to a price's 8
    places, half to even; none when nothing is filled);
+   a routed order (a parent) has no fills of its own: its cumQty is the sum of its
+   children's, its avgPx their fills' weighted mean, and at most its quantity;
 2. every position equals its applied fills replayed in booking order (net quantity,
    average cost, realized P&L, fees: executions/pnl.py), and every account and symbol
    with applied fills has its position.
@@ -24,6 +26,8 @@ from executions.models import Fill, FillState, Position
 from omsproject.decimals import MONEY_DIGITS
 
 _APPLIED = Q(fills__state=FillState.APPLIED)
+# An order sent as it is, not split (routing.Policy.DIRECTED: routing sits above this app).
+_DIRECTED = "DIRECTED"
 _MONEY = DecimalField(max_digits=MONEY_DIGITS["max_digits"],
                       decimal_places=MONEY_DIGITS["decimal_places"])
 
@@ -31,7 +35,7 @@ _MONEY = DecimalField(max_digits=MONEY_DIGITS["max_digits"],
 def order_problems() -> list[str]:
     Order = Fill._meta.get_field("order").related_model  # noqa: N806 (a model class)
     rows = (
-        Order.objects.order_by()
+        Order.objects.order_by().filter(routing=_DIRECTED)
         .annotate(fills_quantity=Sum("fills__last_quantity", filter=_APPLIED),
                   fills_notional=Sum(F("fills__last_quantity") * F("fills__last_price"),
                                      filter=_APPLIED, output_field=_MONEY))
@@ -49,6 +53,35 @@ def order_problems() -> list[str]:
         expected = pnl.average_price(fills_quantity, notional or Decimal(0))
         if average != expected and not (expected is None and not cum):
             problems.append(f"order {pk}: avgPx {average} but its fills' mean is {expected}")
+    return problems
+
+
+def parent_problems() -> list[str]:
+    Order = Fill._meta.get_field("order").related_model  # noqa: N806 (a model class)
+    children_fills = Q(children__fills__state=FillState.APPLIED)
+    rows = (
+        Order.objects.order_by().exclude(routing=_DIRECTED)
+        .annotate(fills_quantity=Sum("children__fills__last_quantity", filter=children_fills),
+                  fills_notional=Sum(F("children__fills__last_quantity")
+                                     * F("children__fills__last_price"),
+                                     filter=children_fills, output_field=_MONEY))
+        .values_list("pk", "quantity", "filled_quantity", "average_price", "fills_quantity",
+                     "fills_notional")
+    )
+    problems = []
+    for pk, quantity, cum, average, fills_quantity, notional in rows.iterator():
+        fills_quantity = fills_quantity or Decimal(0)
+        children_cum = sum(Order.objects.filter(parent_id=pk)
+                           .values_list("filled_quantity", flat=True), Decimal(0))
+        if not cum == fills_quantity == children_cum:
+            problems.append(f"parent {pk}: cumQty {cum}, its children's {children_cum}, "
+                            f"their fills' {fills_quantity}")
+        if cum > quantity:
+            problems.append(f"parent {pk}: cumQty {cum} is more than its quantity {quantity}")
+        expected = pnl.average_price(fills_quantity, notional or Decimal(0))
+        if average != expected and not (expected is None and not cum):
+            problems.append(f"parent {pk}: avgPx {average} but its children's fills' mean is "
+                            f"{expected}")
     return problems
 
 
@@ -79,7 +112,7 @@ def position_problems() -> list[str]:
 
 
 def books_problems() -> list[str]:
-    return order_problems() + position_problems()
+    return order_problems() + parent_problems() + position_problems()
 
 
 def assert_books_add_up() -> None:

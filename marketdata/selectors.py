@@ -88,3 +88,27 @@ def _venue_quote(venue: str, fields: dict[str, str], now: datetime) -> VenueQuot
         age_seconds=max(age, 0.0), stale=age > settings.OMS_MARKET_DATA_STALE_SECONDS,
         bids=_levels(fields.get("bids", "")), asks=_levels(fields.get("asks", "")),
     )
+
+
+def consolidated_quote(*, symbol: str, now: datetime | None = None) -> VenueQuote | None:
+    """The best bid and the best offer among the venues' fresh quotes for `symbol` (each
+    with its venue's size), as one quote named "*"; None when no venue has a fresh one."""
+    try:
+        fresh = [quote for quote in quotes_for_symbol(symbol=symbol, now=now) if not quote.stale]
+    except (MarketDataNotFound, redis.RedisError, KeyError, ValueError, ArithmeticError):
+        return None
+    if not fresh:
+        return None
+    bids = [q for q in fresh if q.bid is not None]
+    asks = [q for q in fresh if q.ask is not None]
+    best_bid = max(bids, key=lambda q: q.bid, default=None)
+    best_ask = min(asks, key=lambda q: q.ask, default=None)
+    newest = max(fresh, key=lambda q: q.timestamp)
+    return VenueQuote(
+        venue="*", bid=best_bid and best_bid.bid, bid_size=best_bid and best_bid.bid_size,
+        ask=best_ask and best_ask.ask, ask_size=best_ask and best_ask.ask_size,
+        last=newest.last, last_size=newest.last_size, timestamp=newest.timestamp,
+        age_seconds=newest.age_seconds, stale=False,
+        bids=[(best_bid.bid, best_bid.bid_size)] if best_bid else [],
+        asks=[(best_ask.ask, best_ask.ask_size)] if best_ask else [],
+    )

@@ -18,7 +18,8 @@ ERROR_RESPONSES = {
         409: "The order's state forbids this.",
         413: "The request body is too large (DATA_UPLOAD_MAX_MEMORY_SIZE).",
         415: "The body is not JSON (Content-Type: application/json).",
-        422: "Pre-trade risk refused the order; `code` names the check (risk_...).",
+        422: "Pre-trade risk refused the order (`code` names the check: risk_...), or no "
+             "venue can take it now (routing_no_venue; `details` says why, venue by venue).",
         429: "Too many requests from this token; see Retry-After.",
         503: "A dependency is unavailable.",
     }.items()

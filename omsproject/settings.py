@@ -214,6 +214,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- OMS ------------------------------------------------------------------------------------
 OMS_DEFAULT_VENUE = env("OMS_DEFAULT_VENUE", default="XMOCK")
+# How an order that names neither a venue nor `routing` is routed, unless its account says
+# (Account.default_routing): DIRECTED (to OMS_DEFAULT_VENUE), BEST_PRICE or PRO_RATA.
+OMS_DEFAULT_ROUTING = env("OMS_DEFAULT_ROUTING", default="DIRECTED")
 OMS_THROTTLE_PER_SECOND = env.int("OMS_THROTTLE_PER_SECOND", default=100)
 OMS_MAX_ORDER_QUANTITY = _optional_decimal("OMS_MAX_ORDER_QUANTITY", "100000")
 OMS_MAX_ORDER_NOTIONAL = _optional_decimal("OMS_MAX_ORDER_NOTIONAL", "1000000")

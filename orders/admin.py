@@ -21,6 +21,19 @@ class OrderEventInline(ReadOnlyTabularInline):
     ordering = ["id"]
 
 
+class ChildOrderInline(ReadOnlyTabularInline):
+    """A routed order's children, one per venue and routing decision."""
+
+    model = Order
+    fk_name = "parent"
+    verbose_name = "child order"
+    verbose_name_plural = "child orders (each for one venue)"
+    fields = ["id", "venue", "status", "quantity", "filled_quantity", "average_price",
+              "limit_price", "time_in_force", "venue_cl_ord_id", "created_at"]
+    ordering = ["id"]
+    show_change_link = True
+
+
 class OrderAdminForm(forms.ModelForm):
     """Checks a price/quantity edit with the same rules the API applies, before saving.
 
@@ -70,15 +83,16 @@ class OrderAdmin(BlotterAdminMixin, admin.ModelAdmin):
         "price", "status", "venue",
     ]
     list_display_links = ["created_at", "client_order_id"]
-    list_filter = ["status", "venue", "account", "symbol", "side", "order_type"]
+    list_filter = ["status", "venue", "routing", "account", "symbol", "side", "order_type"]
     search_fields = ["=id", "client_order_id", "account__code"]
     list_select_related = ["account", "venue"]
     show_full_result_count = False  # counting a large order table on every page is slow
-    inlines = [OrderEventInline, VenueRequestInline, FillInline, ExecutionReportInline]
+    inlines = [ChildOrderInline, OrderEventInline, VenueRequestInline, FillInline,
+               ExecutionReportInline]
     actions = ["cancel_selected_orders"]
     readonly_fields = [
         "id", "client_order_id", "account", "symbol", "side", "order_type", "time_in_force",
-        "venue", "status", "cum_qty", "leaves_qty", "avg_px", "flag",
+        "venue", "routing", "parent", "status", "cum_qty", "leaves_qty", "avg_px", "flag",
         "created_at", "updated_at",
     ]
     fields = readonly_fields[:7] + list(_EDITABLE) + readonly_fields[7:]
@@ -158,6 +172,6 @@ class OrderAdmin(BlotterAdminMixin, admin.ModelAdmin):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["code", "created_at"]
+    list_display = ["code", "default_routing", "created_at"]
     search_fields = ["code", "users__username"]
     filter_horizontal = ["users"]

@@ -66,6 +66,7 @@ class OrderListCreateApi(GenericAPIView):
             account_code=wanted.account_code,
             client_order_id=wanted.client_order_id,
             venue_code=wanted.venue_code,
+            routing=wanted.routing,
             terms=wanted.terms,
         )
         order.created = created
@@ -80,6 +81,7 @@ def _order_request(data: dict) -> services.OrderRequest:
         account_code=data["accountId"],
         client_order_id=data["clientOrderId"],
         venue_code=data.get("venue"),
+        routing=data.get("routing"),
         terms=services.OrderTerms(
             symbol=data["symbol"],
             side=data["side"],

@@ -6,6 +6,7 @@ from django.db import models
 from uuid6 import uuid7
 
 from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS, decimal_text
+from routing import Policy
 
 
 class Account(models.Model):
@@ -15,6 +16,8 @@ class Account(models.Model):
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="trading_accounts", blank=True
     )
+    # How the account's orders are routed when they do not say (blank: OMS_DEFAULT_ROUTING).
+    default_routing = models.CharField(max_length=12, choices=Policy.choices, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,6 +92,13 @@ MODIFIABLE_STATUSES = frozenset({S.QUEUED, S.NEW, S.PARTIALLY_FILLED})
 CANCELLABLE_STATUSES = frozenset(
     {S.QUEUED, S.PENDING_NEW, S.NEW, S.PARTIALLY_FILLED, S.PENDING_REPLACE}
 )
+# A parent's status is its children's, rolled up (services/parents.py): it follows them
+# wherever they go, except back from a terminal status (a bust may still reopen FILLED).
+PARENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    status: (frozenset(ALLOWED_TRANSITIONS) - {status} if targets
+             else AFTER_TRADE_AMENDED.get(status, frozenset()))
+    for status, targets in ALLOWED_TRANSITIONS.items()
+}
 del S
 
 
@@ -108,9 +118,19 @@ class Order(models.Model):
     limit_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
     stop_price = models.DecimalField(**PRICE_DIGITS, null=True, blank=True)
     time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices)
+    # None for a parent: its children are each for one venue.
     venue = models.ForeignKey(
-        "venues.Venue", on_delete=models.PROTECT, related_name="orders", db_index=False
+        "venues.Venue", on_delete=models.PROTECT, related_name="orders", db_index=False,
+        null=True, blank=True,
     )
+    # A client's routed order is a parent: the router splits it into children, each an
+    # order for one venue (with its own queue requests, executions and status), whose
+    # figures and status the parent's roll up. A DIRECTED order is its own only child.
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="children", null=True, blank=True,
+        db_index=False,
+    )
+    routing = models.CharField(max_length=12, choices=Policy.choices, default=Policy.DIRECTED)
     status = models.CharField(max_length=16, choices=OrderStatus.choices)
     # CumQty (14) and AvgPx (6) as the venue last reported them.
     filled_quantity = models.DecimalField(
@@ -156,10 +176,17 @@ class Order(models.Model):
                          condition=~models.Q(status__in=["CANCELED", "EXPIRED", "FILLED",
                                                          "REJECTED"]),
                          name="order_open_by_account"),
+            models.Index(fields=["parent"], condition=models.Q(parent__isnull=False),
+                         name="order_children"),
         ]
 
     def __str__(self) -> str:
         return f"{self.client_order_id} {self.side} {decimal_text(self.quantity)} {self.symbol}"
+
+    @property
+    def is_parent(self) -> bool:
+        """Routed (not DIRECTED): its children trade, it rolls them up."""
+        return self.routing != Policy.DIRECTED and self.parent_id is None
 
     @property
     def is_terminal(self) -> bool:
@@ -193,6 +220,8 @@ class OrderEventType(models.TextChoices):
     RECONCILED = "RECONCILED"  # moved to what the venue answered a status request
     RESTATED = "RESTATED"  # a venue report that changed nothing here (status, done for day)
     FLAGGED = "FLAGGED"  # a venue report our rules could not follow: for an operator
+    ROUTED = "ROUTED"  # a parent's children planned: the route audit in `data`
+    ROUTE_FAILED = "ROUTE_FAILED"  # a remainder the router could not place (and why)
 
 
 class OrderEvent(models.Model):

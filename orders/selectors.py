@@ -1,7 +1,7 @@
 from uuid import UUID
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from omsproject.scoping import visible_to
 from orders.errors import OrderNotFound
@@ -17,7 +17,9 @@ def order_get_for_user(*, user: AbstractBaseUser, order_id: UUID) -> Order:
     """The order with its audit trail, or OrderNotFound: another account's order is not found."""
     order = (
         order_visible_to(user=user)
-        .prefetch_related("events", "requests", "fills")
+        .prefetch_related("events", "requests", "fills",
+                          Prefetch("children", queryset=Order.objects.order_by("id")
+                                   .prefetch_related("fills")))
         .filter(pk=order_id)
         .first()
     )

@@ -11,7 +11,8 @@ from omsproject.decimals import PRICE_DIGITS, QUANTITY_DIGITS
 from omsproject.schema import ErrorOutput
 from omsproject.serializer_fields import PlainDecimalField
 from omsproject.serializers import StrictSerializer
-from orders.models import OrderType, Side, TimeInForce
+from orders.models import OrderEventType, OrderType, Side, TimeInForce
+from routing import Policy
 
 
 _CODE = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
@@ -29,7 +30,14 @@ class OrderCreateInput(StrictSerializer):
     stopPrice = PlainDecimalField(**PRICE_DIGITS, positive=True, required=False,
                                   allow_null=True)
     timeInForce = serializers.ChoiceField(choices=TimeInForce.choices)
-    venue = serializers.RegexField(r"^[A-Z0-9_]{2,16}$", required=False)
+    venue = serializers.RegexField(r"^[A-Z0-9_]{2,16}$", required=False,
+                                   help_text="The venue of a DIRECTED order (default: the "
+                                             "default venue); not with other routing.")
+    routing = serializers.ChoiceField(
+        choices=Policy.choices, required=False,
+        help_text="DIRECTED: to `venue`. BEST_PRICE: swept across venues' books by price "
+                  "net of the taker fee, ties by latency. PRO_RATA: split by displayed "
+                  "size. Default: the account's, else DIRECTED.")
 
 
 class OrderModifyInput(StrictSerializer):
@@ -67,7 +75,12 @@ class OrderOutput(serializers.Serializer):
     limitPrice = PlainDecimalField(source="limit_price", **PRICE_DIGITS, allow_null=True)
     stopPrice = PlainDecimalField(source="stop_price", **PRICE_DIGITS, allow_null=True)
     timeInForce = serializers.ChoiceField(source="time_in_force", choices=TimeInForce.choices)
-    venue = serializers.CharField(source="venue_id")
+    venue = serializers.CharField(source="venue_id", allow_null=True,
+                                  help_text="Null for a routed order: its children have one "
+                                            "each.")
+    routing = serializers.ChoiceField(choices=Policy.choices)
+    parentOrderId = serializers.UUIDField(source="parent_id", allow_null=True,
+                                          help_text="Set on a routed order's child.")
     status = serializers.CharField()
     filledQuantity = PlainDecimalField(source="filled_quantity", **QUANTITY_DIGITS,
                                        help_text="The same as cumQty (kept for clients).")
@@ -82,10 +95,31 @@ class OrderOutput(serializers.Serializer):
     updatedAt = serializers.DateTimeField(source="updated_at")
 
 
+_ROUTE_EVENTS = (OrderEventType.ROUTED, OrderEventType.ROUTE_FAILED)
+
+
 class OrderDetailOutput(OrderOutput):
     events = OrderEventOutput(many=True)
-    fills = FillOutput(many=True)
+    fills = serializers.SerializerMethodField(
+        help_text="The order's fills; a routed order's are its children's.")
     requests = serializers.SerializerMethodField()
+    children = OrderOutput(many=True, help_text="A routed order's child orders, one per "
+                                                "venue and routing decision.")
+    routeAudit = serializers.SerializerMethodField(
+        help_text="Each routing decision: the quotes, fees, latencies and scores it used, "
+                  "the venues it skipped and why, and what it sent where.")
+
+    @extend_schema_field(FillOutput(many=True))
+    def get_fills(self, order):
+        if order.is_parent:
+            fills = [fill for child in order.children.all() for fill in child.fills.all()]
+            return FillOutput(sorted(fills, key=lambda f: f.pk), many=True).data
+        return FillOutput(order.fills.all(), many=True).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_routeAudit(self, order):  # noqa: N802 (the API's camelCase)
+        return [{"type": event.type, "at": event.created_at.isoformat(), **event.data}
+                for event in order.events.all() if event.type in _ROUTE_EVENTS]
 
     @extend_schema_field(VenueRequestOutput(many=True))
     def get_requests(self, order):

@@ -9,21 +9,27 @@ from django.db import connection
 from orders.models import Account
 
 
-def _exists(sql: str, params: list) -> bool:
+def _first(sql: str, params: list):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+        return None if row is None else row[0]
 
 
-def account_exists(account_code: str) -> bool:
-    return _exists(f"SELECT 1 FROM {Account._meta.db_table} WHERE code = %s", [account_code])
+# Each answers the account's default routing ("" for the settings' one), None when there is
+# no such account (held by the user): intake learns both in the one read.
+def account_routing(account_code: str) -> str | None:
+    return _first(f"SELECT default_routing FROM {Account._meta.db_table} WHERE code = %s",
+                  [account_code])
 
 
-def account_held_by(account_code: str, user_id: int) -> bool:
+def account_routing_if_held_by(account_code: str, user_id: int) -> str | None:
     holders = Account.users.through._meta
-    return _exists(
-        f"SELECT 1 FROM {holders.db_table} WHERE {holders.get_field('account').column} = %s "
-        f"AND {holders.get_field('user').column} = %s",
+    return _first(
+        f"SELECT a.default_routing FROM {holders.db_table} h "
+        f"JOIN {Account._meta.db_table} a ON a.code = h.{holders.get_field('account').column} "
+        f"WHERE h.{holders.get_field('account').column} = %s "
+        f"AND h.{holders.get_field('user').column} = %s",
         [account_code, user_id],
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
-from marketdata.selectors import venue_quote
+from marketdata.selectors import consolidated_quote, venue_quote
 from orders.models import OrderType
 from risk import checks, exposure
 from risk.limits import Limits, limits_for
@@ -26,7 +26,7 @@ RATE_WINDOW_SECONDS = 1.0
 @dataclass(frozen=True, kw_only=True)
 class Proposal:
     account: str
-    venue: str
+    venue: str | None  # None: a routed order, valued against the best of every venue's market
     symbol: str
     side: str
     order_type: str
@@ -49,7 +49,10 @@ def _unlocked_checks(limits: Limits, proposal: Proposal) -> Decimal | None:
     """Kill switch, size, price band; returns the unit price the notional is counted at."""
     checks.check_kill_switch(limits, proposal.account)
     checks.check_quantity(limits, proposal.quantity)
-    quote = venue_quote(venue=proposal.venue, symbol=proposal.symbol)
+    if proposal.venue is None:
+        quote = consolidated_quote(symbol=proposal.symbol)
+    else:
+        quote = venue_quote(venue=proposal.venue, symbol=proposal.symbol)
     if quote is not None and (quote.stale or quote.mid is None):
         quote = None  # old news is no market
     checks.check_price_band(limits, order_type=proposal.order_type,
@@ -98,6 +101,20 @@ def risk_admit(*, order_id: UUID, proposal: Proposal, fingerprint: str) -> None:
                      notional=proposal.quantity * (unit or 0))
     row.recent = [*recent, [now, fingerprint]]
     row.save(update_fields=["recent", "updated_at"])
+
+
+def risk_admit_child(*, proposal: Proposal) -> None:
+    """A routed order's child, before it is queued for its venue (at intake, and when an
+    unfilled remainder is routed again later): the account's kill switch and the price
+    band against that venue's own market. What the account has at stake was checked for
+    the parent, which its children are part of."""
+    limits = limits_for(proposal.account)
+    checks.check_kill_switch(limits, proposal.account)
+    quote = venue_quote(venue=proposal.venue, symbol=proposal.symbol)
+    if quote is not None and (quote.stale or quote.mid is None):
+        quote = None
+    checks.check_price_band(limits, order_type=proposal.order_type,
+                            limit_price=proposal.limit_price, quote=quote)
 
 
 def _needs_lock(limits: Limits) -> bool:

@@ -9,9 +9,11 @@ class RiskConfig(AppConfig):
     def ready(self) -> None:
         # Orders sits below risk and does not import it: it is given risk's checks here.
         from orders.services import hooks
-        from risk.adapters import admit_new_order, admit_order_change
+        from risk.adapters import admit_child, admit_new_order, admit_order_change
 
         if admit_new_order not in hooks.admission_checks:
             hooks.admission_checks.append(admit_new_order)
         if admit_order_change not in hooks.amend_checks:
             hooks.amend_checks.append(admit_order_change)
+        if admit_child not in hooks.child_checks:
+            hooks.child_checks.append(admit_child)

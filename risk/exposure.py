@@ -1,7 +1,8 @@
 """What an account has at stake, read from the books (orders, their pending replaces, their
 fills) under the account's admission lock. Nothing here is a second copy that could drift.
 
-An open order counts with what is left of it; one waiting for a replace counts with the
+An open order counts with what is left of it (a routed one as its parent, whose figures are
+its children's); one waiting for a replace counts with the
 larger of its quantity now and the one asked for, since the venue may accept either.
 """
 
@@ -38,7 +39,8 @@ def _open_orders(account: str):
             state__in=[RequestState.QUEUED, RequestState.SENDING],
         ).order_by("-id").values("quantity")[:1]
     )
-    return (Order.objects.filter(account_id=account)
+    # A routed order counts once, as its parent (its children's quantities are its own).
+    return (Order.objects.filter(account_id=account, parent__isnull=True)
             .exclude(status__in=TERMINAL_STATUSES)
             .annotate(open_quantity=ExpressionWrapper(
                 Greatest(F("quantity"), Coalesce(pending_quantity, F("quantity")))

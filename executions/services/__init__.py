@@ -11,6 +11,7 @@ from executions.services.fills import (
     fill_reconciled,
     fill_trade_problem,
     order_fill_totals,
+    parent_fill_totals,
 )
 from executions.services.positions import position_book_from_fills, position_rebuild
 from executions.services.reports import (
@@ -31,6 +32,7 @@ __all__ = [
     "fill_reconciled",
     "fill_trade_problem",
     "order_fill_totals",
+    "parent_fill_totals",
     "position_book_from_fills",
     "position_rebuild",
 ]

@@ -152,6 +152,15 @@ def order_fill_totals(*, order_id: UUID, kind: str | None = None) -> tuple[Decim
     fills = Fill.objects.filter(order_id=order_id, state=FillState.APPLIED)
     if kind is not None:
         fills = fills.filter(kind=kind)
+    return _totals(fills)
+
+
+def parent_fill_totals(*, parent_id: UUID) -> tuple[Decimal, Decimal]:
+    """(quantity, notional) of the applied fills of a parent order's children."""
+    return _totals(Fill.objects.filter(order__parent_id=parent_id, state=FillState.APPLIED))
+
+
+def _totals(fills) -> tuple[Decimal, Decimal]:
     totals = fills.aggregate(
         quantity=Sum("last_quantity"),
         notional=Sum(F("last_quantity") * F("last_price"),

@@ -20,6 +20,7 @@ class OrderRequest:
     client_order_id: str
     terms: OrderTerms
     venue_code: str | None = None
+    routing: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +55,7 @@ def orders_create_batch(
                 order, created = order_create(
                     user=user, account_code=request.account_code,
                     client_order_id=request.client_order_id, terms=request.terms,
-                    venue_code=request.venue_code, batch=batch)
+                    venue_code=request.venue_code, routing=request.routing, batch=batch)
             except DomainError as exc:
                 outcomes.append(BatchOutcome(error=exc))
             else:

@@ -11,6 +11,7 @@ from dispatch.queue import requests_withdraw_queued
 from orders.live.wake import events_written
 from orders.models import Order, OrderEvent, OrderEventType, OrderStatus
 from orders.services.locking import lock_orders
+from orders.services.parents import parents_follow_claims
 from orders.services.transitions import transition
 
 logger = logging.getLogger("orders")
@@ -37,6 +38,8 @@ def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[UUID, str]]) -> 
                    data={"clOrdId": cl})
         for pk, cl in claimed
     )
+    parents_follow_claims(child_ids=list(cl_ord_ids), actor=DISPATCH_ACTOR,
+                          event=OrderEventType.SENT)
     events_written(None)  # bulk_create sends no post_save: wake the live streams here
 
 

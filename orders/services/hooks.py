@@ -5,12 +5,15 @@ refuses by raising a DomainError, which rolls the transaction back.
     admission_checks: f(*, order_id, account, venue, terms, fingerprint) for a new order
     amend_checks:     f(*, order, after) for a change of quantity or price (`after`: the
                       order's OrderTerms once changed)
+    child_checks:     f(*, account, venue, terms) for a routed order's child, before it is
+                      queued for its venue (`terms`: the child's)
 """
 
 from collections.abc import Callable
 
 admission_checks: list[Callable[..., None]] = []
 amend_checks: list[Callable[..., None]] = []
+child_checks: list[Callable[..., None]] = []
 
 
 def run_admission_checks(**kwargs) -> None:
@@ -20,4 +23,9 @@ def run_admission_checks(**kwargs) -> None:
 
 def run_amend_checks(**kwargs) -> None:
     for check in amend_checks:
+        check(**kwargs)
+
+
+def run_child_checks(**kwargs) -> None:
+    for check in child_checks:
         check(**kwargs)

@@ -20,13 +20,15 @@ from dispatch.queue import request_enqueue
 from omsproject.decimals import decimal_text
 from omsproject.errors import DomainError, InvalidInput
 from orders import sql
+from routing import NoRoute, Policy
 from orders.errors import (
     AccountForbidden,
     DuplicateClientOrderId,
     UnknownVenue,
 )
 from orders.models import Account, Order, OrderEvent, OrderEventType, OrderStatus, OrderType
-from orders.services import hooks
+from orders.services import children, hooks
+from orders.services.terms import OrderTerms, order_terms_validate, terms_fields
 from sessions.errors import VenueClosed
 from sessions.models import VenueSession
 from sessions.selectors import session_for_intake
@@ -37,80 +39,27 @@ from venues.services import venue_get_or_create_default
 logger = logging.getLogger("orders")
 
 
-@dataclass(frozen=True, kw_only=True)
-class OrderTerms:
-    """What a client can set on an order; the part idempotency and validation look at."""
-
-    symbol: str
-    side: str
-    order_type: str
-    quantity: Decimal
-    limit_price: Decimal | None
-    stop_price: Decimal | None
-    time_in_force: str
-
-    def fingerprint(self, *, venue_code: str) -> str:
-        canonical = {
-            "symbol": self.symbol,
-            "side": self.side,
-            "orderType": self.order_type,
-            "quantity": decimal_text(self.quantity),
-            "limitPrice": decimal_text(self.limit_price),
-            "stopPrice": decimal_text(self.stop_price),
-            "timeInForce": self.time_in_force,
-            "venue": venue_code,
-        }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
-
-
 def actor_label(user: AbstractBaseUser) -> str:
     return user.get_username()
-
-
-# --- validation -------------------------------------------------------------------------------
-
-_PRICES_BY_TYPE = {
-    OrderType.MARKET: (False, False),
-    OrderType.LIMIT: (True, False),
-    OrderType.STOP: (False, True),
-    OrderType.STOP_LIMIT: (True, True),
-}
-
-
-def order_terms_validate(*, terms: OrderTerms) -> None:
-    """Raise InvalidInput (field-level) if the terms are not a tradable order. Limits (size,
-    notional, position, ...) are pre-trade risk's, checked through hooks.py."""
-    errors: dict[str, list[str]] = {}
-    needs_limit, needs_stop = _PRICES_BY_TYPE[terms.order_type]
-    for field, needed, given in (
-        ("limit_price", needs_limit, terms.limit_price),
-        ("stop_price", needs_stop, terms.stop_price),
-    ):
-        if needed and given is None:
-            errors[field] = [f"Required for {terms.order_type} orders."]
-        elif not needed and given is not None:
-            errors[field] = [f"Not allowed for {terms.order_type} orders."]
-        elif given is not None and given <= 0:
-            errors[field] = ["Must be greater than zero."]
-    if terms.quantity <= 0:
-        errors["quantity"] = ["Must be greater than zero."]
-    if errors:
-        raise InvalidInput("The order is invalid; see details.", details=errors)
 
 
 # --- intake ------------------------------------------------------------------------------------
 
 
 def _account_for(*, user: AbstractBaseUser, account_code: str) -> Account:
-    """The account the order is for, if the user may trade for it."""
+    """The account the order is for, if the user may trade for it (with its default
+    routing, read in the same query)."""
     if user.is_staff:
         # Operators trade for any account; one they name for the first time comes into being.
-        if not sql.account_exists(account_code):
-            Account.objects.get_or_create(code=account_code)
-        return Account(code=account_code)
-    if not sql.account_held_by(account_code, user.pk):
+        routing = sql.account_routing(account_code)
+        if routing is None:
+            account, _ = Account.objects.get_or_create(code=account_code)
+            routing = account.default_routing
+        return Account(code=account_code, default_routing=routing)
+    routing = sql.account_routing_if_held_by(account_code, user.pk)
+    if routing is None:
         raise _forbidden(account_code)
-    return Account(code=account_code)
+    return Account(code=account_code, default_routing=routing)
 
 
 def _forbidden(account_code: str) -> AccountForbidden:
@@ -188,10 +137,14 @@ def order_create(
     client_order_id: str,
     terms: OrderTerms,
     venue_code: str | None = None,
+    routing: str | None = None,
     batch: IntakeBatch | None = None,
 ) -> tuple[Order, bool]:
     """Accept an order into the queue. Returns (order, created).
 
+    `routing`: DIRECTED (to `venue_code`, or the default venue), or a policy the router
+    splits the order by into children (children.py); when not given, the account's default
+    (OMS_DEFAULT_ROUTING unless the account says), or DIRECTED when a venue is named.
     Idempotent on (account, client_order_id): a replay with the same terms returns the
     original order with created=False; different terms raise DuplicateClientOrderId.
     Concurrent duplicates meet at the unique constraint, so exactly one row is created.
@@ -201,37 +154,37 @@ def order_create(
         account = _account_for(user=user, account_code=account_code)
     else:
         account = batch.account(account_code)
-    session = _session_for(venue_code)
+    policy = _policy_for(account, routing=routing, venue_code=venue_code)
     order_terms_validate(terms=terms)
-    fingerprint = terms.fingerprint(venue_code=session.venue_id)
-    try:
-        session_refuse_unless_accepting(session=session)
-    except VenueClosed:
-        # A replay of an order accepted while the venue was open still gets its answer.
-        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint=fingerprint), False
     order_id = uuid7()
+    plan = session = None
+    if policy == Policy.DIRECTED:
+        session = _session_for(venue_code)
+        fingerprint = terms.fingerprint(venue_code=session.venue_id)
+    else:
+        fingerprint = terms.fingerprint(venue_code=f"routing:{policy}")
+    try:
+        if session is not None:
+            session_refuse_unless_accepting(session=session)
+        else:
+            plan = children.plan_for(account_code=account.code, terms=terms, policy=policy)
+    except (VenueClosed, NoRoute):
+        # A replay of an order accepted while the venue was open still gets its answer.
+        return _replay_or_raise(account, client_order_id, fingerprint)
     try:
         with transaction.atomic():
             hooks.run_admission_checks(order_id=order_id, account=account.code,
-                                       venue=session.venue_id, terms=terms,
+                                       venue=session and session.venue_id, terms=terms,
                                        fingerprint=fingerprint)
             order = Order.objects.create(
                 id=order_id,
                 account=account,
                 client_order_id=client_order_id,
-                venue_id=session.venue_id,
+                venue_id=session and session.venue_id,
+                routing=policy,
                 status=OrderStatus.QUEUED,
                 request_fingerprint=fingerprint,
-                symbol=terms.symbol,
-                side=terms.side,
-                order_type=terms.order_type,
-                quantity=terms.quantity,
-                limit_price=terms.limit_price,
-                stop_price=terms.stop_price,
-                time_in_force=terms.time_in_force,
+                **terms_fields(terms),
             )
             OrderEvent.objects.create(
                 order=order,
@@ -239,8 +192,13 @@ def order_create(
                 to_status=OrderStatus.QUEUED,
                 actor=actor_label(user),
             )
-            request_enqueue(order_id=order.pk, venue_code=order.venue_id, kind=RequestKind.NEW,
-                            nudge=batch is None)
+            if plan is None:
+                request_enqueue(order_id=order.pk, venue_code=order.venue_id,
+                                kind=RequestKind.NEW, nudge=batch is None)
+                queued = [order.venue_id]
+            else:
+                queued = [child.venue_id for child in children.children_create(
+                    order, plan, actor=actor_label(user), nudge=batch is None)]
     except IntegrityError:
         existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
         if existing is None:  # the conflict was some other constraint: not ours to hide
@@ -249,18 +207,37 @@ def order_create(
     except DomainError:
         # A replay is answered as before, whatever the checks would say of it now (its
         # twin was counted when it was admitted: a rate or duplicate check would refuse it).
-        existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint=fingerprint), False
+        return _replay_or_raise(account, client_order_id, fingerprint)
     transaction.on_commit(partial(
         logger.info, "order %s accepted: %s %s %s %s %s%s %s at %s (clientOrderId %s)",
         order.pk, account.code, terms.side, decimal_text(terms.quantity), terms.symbol,
-        terms.order_type, _prices_text(terms), terms.time_in_force, order.venue_id,
-        client_order_id))
+        terms.order_type, _prices_text(terms), terms.time_in_force,
+        order.venue_id or f"{policy}: {', '.join(queued)}", client_order_id))
     if batch is not None:
-        transaction.on_commit(partial(batch.queued, order.venue_id))
+        for venue in queued:
+            transaction.on_commit(partial(batch.queued, venue))
     return order, True
+
+
+def _policy_for(account: Account, *, routing: str | None, venue_code: str | None) -> str:
+    if routing is not None and routing != Policy.DIRECTED and venue_code is not None:
+        raise InvalidInput("A venue is named only for DIRECTED orders.",
+                           details={"venue": [f"Not allowed with routing {routing}."]})
+    if routing is not None:
+        return routing
+    if venue_code is not None:
+        return Policy.DIRECTED
+    return account.default_routing or settings.OMS_DEFAULT_ROUTING
+
+
+def _replay_or_raise(account: Account, client_order_id: str,
+                     fingerprint: str) -> tuple[Order, bool]:
+    """Inside an `except`: the earlier order of this clientOrderId, if there is one, else
+    the refusal being handled."""
+    existing = Order.objects.filter(account=account, client_order_id=client_order_id).first()
+    if existing is None:
+        raise  # noqa: PLE0704 (re-raises the exception being handled by the caller)
+    return _replay(existing, fingerprint=fingerprint), False
 
 
 def _prices_text(terms: OrderTerms) -> str:

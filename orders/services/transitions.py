@@ -9,6 +9,7 @@ from django.db import transaction
 from omsproject.decimals import decimal_text
 from orders.errors import InvalidTransition
 from orders.models import ALLOWED_TRANSITIONS, Order, OrderEvent, OrderEventType, OrderStatus
+from orders.services.parents import child_changed
 
 logger = logging.getLogger("orders")
 
@@ -34,6 +35,8 @@ def transition(
     # Once the change is committed: a rolled-back change was never the order's status.
     transaction.on_commit(partial(logger.info, "order %s %s -> %s (%s, %s)", order.pk,
                                   from_status, to_status, event, actor))
+    if order.parent_id is not None:
+        child_changed(order, from_status=from_status, event=event, actor=actor, data=data)
     return order
 
 
@@ -44,6 +47,8 @@ def record(order: Order, *, event: str, actor: str, data: dict | None = None,
         order.save(update_fields=sorted({"updated_at", *also_update}))
     OrderEvent.objects.create(order=order, type=event, from_status=order.status,
                               to_status=order.status, actor=actor, data=data or {})
+    if order.parent_id is not None:
+        child_changed(order, from_status=order.status, event=event, actor=actor, data=data)
     return order
 
 

@@ -25,6 +25,8 @@ def _change_form(order: Order, **changes) -> dict:
         "quantity": str(order.quantity),
         "limit_price": "" if order.limit_price is None else str(order.limit_price),
         "stop_price": "" if order.stop_price is None else str(order.stop_price),
+        "children-TOTAL_FORMS": "0", "children-INITIAL_FORMS": "0",
+        "children-MIN_NUM_FORMS": "0", "children-MAX_NUM_FORMS": "1000",
         "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
         "events-MIN_NUM_FORMS": "0", "events-MAX_NUM_FORMS": "1000",
         "requests-TOTAL_FORMS": "0", "requests-INITIAL_FORMS": "0",

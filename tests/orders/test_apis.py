@@ -63,7 +63,7 @@ def test_create_answers_201_with_the_order(trader_api):
         "orderId": str(order.pk), "clientOrderId": "limit-001", "accountId": "ACC-1",
         "symbol": "MSFT", "side": "SELL", "orderType": "LIMIT", "quantity": "5",
         "limitPrice": "320.5", "stopPrice": None, "timeInForce": "GTC", "venue": "XMOCK",
-        "status": "QUEUED", "filledQuantity": "0", "cumQty": "0", "leavesQty": "5",
+        "routing": "DIRECTED", "parentOrderId": None, "status": "QUEUED", "filledQuantity": "0", "cumQty": "0", "leavesQty": "5",
         "avgPx": None, "created": True,
         "createdAt": body["createdAt"], "updatedAt": body["updatedAt"],
     }

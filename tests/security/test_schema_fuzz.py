@@ -33,6 +33,8 @@ NOT_IN_THE_SCHEMA = {
     "risk_": "limits are configuration and state, not shape",
     # A venue code of the right shape that no venue has: the venues are data.
     "unknown_venue": "which venues exist is data",
+    # Routing (422): no venue open, fresh and free to take the order now: market state.
+    "routing_": "which venues can take an order is market and session state",
 }
 # Refusals by (operation, field) for rules across fields the schema does not state.
 NOT_STATED_ACROSS_FIELDS = {
@@ -41,6 +43,8 @@ NOT_STATED_ACROSS_FIELDS = {
     # four request types; the rule is in the field descriptions and refused with a reason.
     ("POST /api/v1/orders", "limitPrice"): "price required or forbidden by orderType",
     ("POST /api/v1/orders", "stopPrice"): "price required or forbidden by orderType",
+    # A venue is named only for DIRECTED routing (the router chooses for the others).
+    ("POST /api/v1/orders", "venue"): "a venue only with DIRECTED routing",
     # A modify is checked against the order it changes (its type, its cumQty), which the
     # request does not carry.
     ("PATCH /api/v1/orders/{order_id}", "limitPrice"): "depends on the order's type",
