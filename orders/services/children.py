@@ -17,12 +17,14 @@ from dispatch.queue import request_enqueue
 from orders.models import LIVE_STATUSES, Order, OrderEvent, OrderEventType, OrderStatus
 from orders.services import hooks
 from orders.services.terms import OrderTerms
-from routing import RoutePlan, RouteRequest, route
+from routing import NoRoute, RoutePlan, RouteRequest, route
+from sessions.errors import TradingHalted, VenueClosed
 
 ROUTER_ACTOR = "system:router"
 # Where an account's own orders rest, or are about to (self-trade prevention): queued ones
 # are on their way there.
 _RESTING = LIVE_STATUSES | {OrderStatus.QUEUED}
+_CLOSED = frozenset({"closed", "no session", "not logged on"})
 
 
 def own_resting(*, account_code: str, symbol: str) -> tuple:
@@ -46,9 +48,20 @@ def route_request(*, account_code: str, terms: OrderTerms, policy: str, quantity
 
 
 def plan_for(*, account_code: str, terms: OrderTerms, policy: str) -> RoutePlan:
-    """The router's plan for a new order (NoRoute: no venue can take it now)."""
-    return route(route_request(account_code=account_code, terms=terms, policy=policy,
-                               quantity=terms.quantity))
+    """The router's plan for a new order. No venue can take it now: NoRoute, or, when the
+    venues are all halted or all closed, the error a directed order would get (409
+    trading_halted / venue_closed), since waiting is then the answer."""
+    try:
+        return route(route_request(account_code=account_code, terms=terms, policy=policy,
+                                   quantity=terms.quantity))
+    except NoRoute as exc:
+        reasons = set(exc.details.values())
+        if reasons == {"halted"}:
+            raise TradingHalted("Trading is halted: no venue takes new orders.",
+                                details=exc.details) from exc
+        if reasons and reasons <= _CLOSED:
+            raise VenueClosed("No venue is open for trading now.", details=exc.details) from exc
+        raise
 
 
 def child_terms(parent: Order, quantity: Decimal) -> OrderTerms:

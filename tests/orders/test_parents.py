@@ -260,9 +260,10 @@ def test_pro_rata_splits_by_displayed_size(venues, trader, account):
 
 def test_a_parent_counts_once_against_the_accounts_position_limit(venues, trader, account,
                                                                   settings):
-    settings.OMS_RISK_MAX_POSITION = D(1000)
+    settings.OMS_RISK_MAX_POSITION = D(2000)
     book(A, asks=[("100.00", "300")])
     book(B, asks=[("100.01", "800")])
+    routed(trader, account, quantity=D(1000), limit_price=D("100.01"))
     routed(trader, account, quantity=D(1000), limit_price=D("100.01"))
     with pytest.raises(Exception) as refused:
         routed(trader, account, quantity=D(1), limit_price=D("100.01"))
@@ -274,3 +275,93 @@ def test_a_directed_order_is_still_its_own_order(venues, trader, account):
                                      venue_code=B, terms=order_terms())
     assert (order.routing, order.venue_id, order.parent_id) == ("DIRECTED", B, None)
     assert not Order.objects.filter(parent=order).exists()
+
+
+def test_with_every_venue_halted_a_routed_order_is_refused_as_a_directed_one_is(
+        venues, trader, account):
+    from sessions.errors import TradingHalted
+    from sessions.services import trading_halt_set
+
+    book(A, asks=[("100.00", "300")])
+    book(B, asks=[("100.01", "800")])
+    trading_halt_set(halted=True, reason="test", actor="ops")
+    with pytest.raises(TradingHalted):
+        routed(trader, account, quantity=D(100), limit_price=D("100.01"))
+
+
+def test_a_venue_kill_switch_cancels_only_that_venues_child(venues, trader, account,
+                                                            django_capture_on_commit_callbacks):
+    book(A, asks=[("100.00", "300")])
+    book(B, asks=[("100.01", "800")])
+    parent = routed(trader, account, quantity=D(1000), limit_price=D("100.01"))
+    kids = children(parent)
+    pump(venues)
+    with django_capture_on_commit_callbacks(execute=True):
+        venue_kill_switch_set(venue_code=A, halted=True, actor="ops", reason="test",
+                              cancel_open_orders=True)
+    pump(venues)
+    assert (refreshed(kids[A]).status, refreshed(kids[B]).status) == ("CANCELED", "NEW")
+    assert refreshed(parent).status == "NEW"  # B still works the order
+    services.order_cancel(order_id=parent.pk, actor="trader")
+    pump(venues)
+    assert refreshed(parent).status == "CANCELED"
+
+
+def test_a_routed_order_reserves_buying_power_once(venues, trader, account):
+    from risk.errors import RiskRefused
+    from risk.services import risk_limits_update
+
+    risk_limits_update(account=account, actor="desk", buying_power=D("200020"))
+    book(A, asks=[("100.00", "300")])
+    book(B, asks=[("100.01", "800")])
+    routed(trader, account, quantity=D(1000), limit_price=D("100.01"))  # 100,010: half
+    # Its children are the parent's quantity, not more of it: the other half is left.
+    routed(trader, account, quantity=D(1000), limit_price=D("100.01"))
+    with pytest.raises(RiskRefused) as refused:
+        routed(trader, account, quantity=D("0.01"), limit_price=D("100.01"))
+    assert refused.value.code == "risk_buying_power"
+
+
+def test_the_child_is_checked_against_its_own_venues_market(venues, trader, account):
+    from risk.errors import RiskRefused
+    from risk.services import risk_limits_update
+
+    risk_limits_update(account=account, actor="desk", price_band_percent=D("1"))
+    # The consolidated market (bid 100.00 on B, offer 98.00 on A) has its mid at 99: 98.5 is
+    # within 1% of it. A's own mid is 97.5: a child there at 98.5 is outside A's band, so
+    # the order is refused whole, nothing written.
+    book(A, asks=[("98.00", "300")], bids=[("97.00", "300")])
+    book(B, asks=[("100.01", "800")], bids=[("100.00", "800")])
+    with pytest.raises(RiskRefused) as refused:
+        routed(trader, account, quantity=D(100), limit_price=D("98.5"))
+    assert refused.value.code == "risk_price_band"
+    assert not Order.objects.filter(account_id=account).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_routed_orders_racing_for_the_last_buying_power_one_passes(venues, trader,
+                                                                       account):
+    from risk.errors import RiskRefused
+    from risk.services import risk_limits_update
+    from tests.dispatch.conftest import at_once
+
+    risk_limits_update(account=account, actor="desk", buying_power=D("150000"))
+    book(A, asks=[("100.00", "300")])
+    book(B, asks=[("100.01", "800")])
+    outcomes = []
+
+    def order(n):
+        def place():
+            try:
+                services.order_create(user=trader, account_code=account,
+                                      client_order_id=f"race-{n}", routing="BEST_PRICE",
+                                      terms=order_terms(quantity=D(1000),
+                                                        limit_price=D("100.01")))
+                outcomes.append("admitted")
+            except RiskRefused as exc:
+                outcomes.append(exc.code)
+        return place
+
+    at_once(order(1), order(2))
+    assert sorted(outcomes) == ["admitted", "risk_buying_power"], outcomes
+    assert Order.objects.filter(parent__isnull=True, account_id=account).count() == 1
