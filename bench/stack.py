@@ -12,6 +12,11 @@ needs) and several dispatcher processes. Beat and the `default` worker are not s
 suite forces the venue open and reconciles its session once itself (the holder then logs
 on), and nudges dispatch when it queues backlogs behind the API's back (the sweeper's job in
 production).
+
+The routing benchmark (bench/scenarios/routing.py) starts it with the three demo venues of
+`omsproject/demo_venues.py` and the market on (`demo_venues=True`): each venue with the send
+limit, fees, latency and depth `./oms run` gives it, on both sides, and the holder holding
+all three sessions (and subscribed to their market data).
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
+
+from omsproject.demo_venues import DEMO_VENUES, exchange_venue_config
 
 REPO = Path(__file__).resolve().parent.parent
 VENUE = "XMOCK"
@@ -70,7 +78,8 @@ class Stack:
     def __init__(self, *, log_dir: Path, database: str = "oms_bench",
                  redis_url: str | None = None,
                  pg: str = "postgres://postgres@127.0.0.1:5432", dispatchers: int = 3,
-                 dispatcher_threads: int = 4, web_workers: int = 3, web_threads: int = 2):
+                 dispatcher_threads: int = 4, web_workers: int = 3, web_threads: int = 2,
+                 demo_venues: bool = False, seed: int | None = None):
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         self.pg = pg.rstrip("/")
@@ -94,6 +103,11 @@ class Stack:
         self.processes: dict[str, subprocess.Popen] = {}
         self.exit_codes: dict[str, int] = {}
         self.token: str | None = None
+        # One venue with the market off (intake and dispatch measured, orders rest), or the
+        # three demo venues with their market on (routing measured).
+        self.demo_venues = demo_venues
+        self.venues: tuple[str, ...] = tuple(DEMO_VENUES) if demo_venues else (VENUE,)
+        self.seed = seed
 
     # --- environment --------------------------------------------------------------------------
 
@@ -179,7 +193,8 @@ class Stack:
         """A fresh limiter grants nothing for one window plus the longest send (a guard
         against Redis restarts, dispatch/limiter.py); the bench Redis is fresh on purpose."""
         client = self._redis()
-        client.set(f"oms:limiter:{VENUE}:born", 0)
+        for code in self.venues:
+            client.set(f"oms:limiter:{code}:born", 0)
         client.close()
 
     def dispatch_queue_purge(self) -> None:
@@ -210,14 +225,22 @@ class Stack:
         """The mock exchange: FIX on `fix_port` for our CompID, its state in a directory of
         its own (removed at stop), HTTP for its stats, message log and config."""
         self.exchange_state_dir = Path(tempfile.mkdtemp(prefix="oms-bench-exchange-"))
+        venue_args = [a for code in self.venues for a in ("--venue", code)]
+        if self.demo_venues:
+            # Each demo venue as `./oms run` serves it: its limit, latency, fees and depth.
+            market = ["--market", "on", *[a for code in self.venues for a in (
+                "--venue-config", exchange_venue_config([code]))]]
+        else:
+            # The benchmarks measure intake and dispatch: orders rest, no fills, no market data.
+            market = ["--market", "off"]
+        if self.seed is not None:
+            market += ["--seed", str(self.seed)]
         self._spawn("exchange", [
             sys.executable, "-m", "exchange", "--host", "127.0.0.1",
             "--port", str(self.exchange_port), "--fix-port", str(self.fix_port),
-            "--venue", VENUE, "--client", SENDER_COMP_ID, "--rate-limit", str(rate_limit),
+            *venue_args, "--client", SENDER_COMP_ID, "--rate-limit", str(rate_limit),
             "--latency-ms", "1-3", "--summary-seconds", "0",
-            "--state-dir", str(self.exchange_state_dir),
-            # The benchmarks measure intake and dispatch: orders rest, no fills, no market data.
-            "--market", "off",
+            "--state-dir", str(self.exchange_state_dir), *market,
         ])
         self._wait_http(f"{self.exchange_url}/healthz", "exchange")
         health = http_json("GET", f"{self.exchange_url}/healthz")
@@ -226,21 +249,24 @@ class Stack:
                              f"not {self.fix_port}")
 
     def fix_start(self, *, timeout: float = 30.0) -> None:
-        """The FIX session holder; returns once it has logged the venue on."""
-        self._spawn("fix", [sys.executable, "-m", "omsproject.fixholder", "--venue", VENUE],
+        """The FIX session holder; returns once it has logged the venues on."""
+        self._spawn("fix", [sys.executable, "-m", "omsproject.fixholder",
+                            *[a for code in self.venues for a in ("--venue", code)]],
                     LOG_LEVEL="INFO")
         deadline = time.monotonic() + timeout
         while not self.logged_on():
             self._check_alive()
             if time.monotonic() > deadline:
-                raise StackError(f"the FIX holder did not log {VENUE} on in {timeout} s; "
-                                 f"see {self.log_dir / 'fix.log'}")
+                raise StackError(f"the FIX holder did not log {', '.join(self.venues)} on in "
+                                 f"{timeout} s; see {self.log_dir / 'fix.log'}")
             time.sleep(0.1)
 
     def logged_on(self) -> bool:
         from sessions.models import SessionState, VenueSession
 
-        return VenueSession.objects.filter(pk=VENUE, state=SessionState.LOGGED_ON).exists()
+        return VenueSession.objects.filter(pk__in=self.venues,
+                                           state=SessionState.LOGGED_ON).count() == len(
+            self.venues)
 
     def web_start(self) -> None:
         self._spawn("web", [
@@ -332,9 +358,10 @@ class Stack:
     # --- the OMS's own state ------------------------------------------------------------------
 
     def bootstrap(self) -> None:
-        """Migrate; an operator with a token; the venue at 1,000/s pointing at the exchange's
-        FIX port, forced open, so its session should be logged on (the holder does it).
-        Runs in this process (Django set up on the bench database)."""
+        """Migrate; an operator with a token; the venue at 1,000/s (or the demo venues at
+        their limits and fees) pointing at the exchange's FIX port, forced open, so its
+        session should be logged on (the holder does it). Runs in this process (Django set
+        up on the bench database)."""
         import django
 
         self.env_apply()
@@ -350,19 +377,28 @@ class Stack:
         self.token = Token.objects.get_or_create(user=user)[0].key
         from venues.services import venue_put
 
-        venue_put(code=VENUE, actor="bench", name="Bench venue (the mock exchange)",
-                  fix_host="127.0.0.1", fix_port=self.fix_port, sender_comp_id=SENDER_COMP_ID,
-                  throttle_per_second=1000)
-        self.venue_open()
+        for code in self.venues:
+            venue_put(code=code, actor="bench", name=f"Bench venue {code} (the mock exchange)",
+                      fix_host="127.0.0.1", fix_port=self.fix_port,
+                      sender_comp_id=SENDER_COMP_ID, **self._venue_fields(code))
+            self.venue_open(code)
 
-    def venue_open(self) -> None:
+    def _venue_fields(self, code: str) -> dict:
+        if not self.demo_venues:
+            return {"throttle_per_second": 1000}
+        fields = DEMO_VENUES[code]
+        return {"throttle_per_second": int(fields["rateLimit"]),
+                "maker_fee_per_share": Decimal(fields["makerFeePerShare"]),
+                "taker_fee_per_share": Decimal(fields["takerFeePerShare"])}
+
+    def venue_open(self, code: str = VENUE) -> None:
         from sessions.models import SessionState
         from sessions.services import session_reconcile, session_update
 
-        session_update(venue_code=VENUE, actor="bench", override="OPEN")
-        outcome = session_reconcile(venue_code=VENUE)
+        session_update(venue_code=code, actor="bench", override="OPEN")
+        outcome = session_reconcile(venue_code=code)
         if outcome[0].desired != SessionState.LOGGED_ON:
-            raise StackError(f"venue {VENUE} is not to be logged on: {outcome}")
+            raise StackError(f"venue {code} is not to be logged on: {outcome}")
 
     def venue_limit(self, limit: int, *, latency_ms: str | None = None) -> None:
         """The OMS's limit and the exchange's, together. Dispatchers read the limit at the
