@@ -227,8 +227,6 @@ OMS_RISK_BUYING_POWER = _optional_decimal("OMS_RISK_BUYING_POWER")
 OMS_RISK_MAX_ORDERS_PER_SECOND = env.int("OMS_RISK_MAX_ORDERS_PER_SECOND", default=None)
 OMS_RISK_DUPLICATE_WINDOW_SECONDS = env.int("OMS_RISK_DUPLICATE_WINDOW_SECONDS", default=0)
 OMS_RISK_PRICE_BAND_PERCENT = _optional_decimal("OMS_RISK_PRICE_BAND_PERCENT", "5")
-# A venue's quote older than this is stale: not used for risk or routing.
-OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
 # `migrate` creates OMS_DEFAULT_VENUE with its sessions (venues/receivers.py), so an operator
 # can set its schedule before the first order; off, it is created by the first order.
 OMS_DEFAULT_VENUE_ON_MIGRATE = env.bool("OMS_DEFAULT_VENUE_ON_MIGRATE", default=True)
@@ -281,9 +279,11 @@ OMS_ROUTING_DEFAULT_LATENCY_MS = env.float("OMS_ROUTING_DEFAULT_LATENCY_MS", def
 # venue's open orders, and to an order's symbol when it first sends one in a session.
 OMS_MARKET_DATA_SYMBOLS = env.list(
     "OMS_MARKET_DATA_SYMBOLS", default=["AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "TSLA", "SPY"])
-# MarketDepth (264): book levels a side the venue is asked for; 0 = its full book.
-OMS_MARKET_DATA_DEPTH = env.int("OMS_MARKET_DATA_DEPTH", default=5)
-# A quote older than this (by the venue's SendingTime) is served with `stale: true`.
+# MarketDepth (264): book levels a side the venue is asked for; 0 = its full book. Routing
+# sweeps what it sees: 10 covers the deepest demo venue (XFAST shows 10 levels).
+OMS_MARKET_DATA_DEPTH = env.int("OMS_MARKET_DATA_DEPTH", default=10)
+# A quote older than this (by the venue's SendingTime) is served with `stale: true`, and is
+# not used for risk or routing.
 OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
 
 # --- Live event stream (orders/live/) ---------------------------------------------------------

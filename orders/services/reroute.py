@@ -2,8 +2,8 @@
 while the parent's limit allows: in the transaction of the report that closed the child,
 under the parent's lock, before the parent rolls up (so a new child keeps it open).
 
-Only liquidity displayed within the limit is taken (sweep_only), on venues not tried yet
-for this parent (each venue gets one chance at a remainder, so it ends); a child cancelled
+Only liquidity displayed within the limit is taken (sweep_only), on venues where no child
+of this parent is done yet (each venue gets one chance, so it ends); a child cancelled
 by us (a cancel of ours was pending: the parent's, an operator's, a kill switch's; or it
 never left our queue) is not routed again. A remainder goes by BEST_PRICE whatever split
 the parent was first routed by: it is the next best venue that is wanted. What cannot be placed is said on the parent (ROUTE_FAILED) and the parent
@@ -54,8 +54,9 @@ def remainder_reroute(parent: Order, child: Order, *, from_status: str) -> list[
     remainder = parent.quantity - placed
     if remainder <= 0:
         return []
-    tried = frozenset(c.venue_id for c in children
-                      if c.status in TERMINAL_STATUSES and c.filled_quantity < c.quantity)
+    # Every venue a child of this parent is done at: one left unfilled has shown what it
+    # has; one filled in full may still show, in a quote not yet refreshed, what we took.
+    tried = frozenset(c.venue_id for c in children if c.status in TERMINAL_STATUSES)
     request = route_request(account_code=parent.account_id, terms=child_terms(parent, remainder),
                             policy=Policy.BEST_PRICE, quantity=remainder, exclude=tried,
                             sweep_only=True)
