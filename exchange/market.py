@@ -1,16 +1,21 @@
-"""A symbol's simulated market at one venue: a seeded random walk in ticks and a visible book
-of K levels a side of simulated liquidity around it.
+"""A symbol's simulated market at one venue: a visible book of K levels a side of simulated
+liquidity, centred on the symbol's shared price (`exchange.tape`).
 
 Pure and exact: prices are whole ticks times the tick size (Decimal), sizes are whole
-numbers, and every random draw comes from the symbol's own stream, seeded by the venue's
-seed, the venue and the symbol. So the same seed and the same inputs (steps, takes, books
-set) give the same prices, and an order arriving or not never changes them.
+numbers, and every random draw of the book comes from its own stream, seeded by the
+exchange's seed, the venue and the symbol. So the same seed and the same inputs (steps,
+takes, books set) give the same books, and an order arriving or not never changes them.
 
-Each `step` moves the walk by a whole number of ticks, uniform in -volatility..+volatility,
-prints a simulated trade at the new price (the "last" that stops trigger on) and refreshes
-the book around it: bids one tick apart below it, offers above it, each with a size drawn
-around the configured depth. What an order takes from a level is gone until that refresh.
-A book set by hand (`pin`) stays exactly as set (no walk, no refresh) until `unpin`.
+The price is not the venue's: every venue of the process reads one walk per symbol from the
+tape. Each `step` centres the book on that price (rounded to the venue's tick), or one tick
+above it (a coin from the book's stream, so that venues are not identical; none while the
+price stands still, volatility 0), prints a simulated trade there (the venue's own "last",
+that stops trigger on) and refreshes the book around it: bids one tick apart below it,
+offers above it, each with a size drawn around the venue's depth. So two venues that step
+together quote at most one tick apart and their consolidated book is never locked or
+crossed. What an order takes from a level is gone at this venue only, until its refresh. A
+book set by hand (`pin`) stays exactly as set (no refresh) until `unpin`, which centres it on
+the shared price again; the tape goes on meanwhile.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from exchange.market_config import MarketConfig
+from exchange.tape import Tape, Walk, to_ticks
 
 BUY, SELL = "1", "2"
 
@@ -40,17 +46,17 @@ class Level:
 
 
 class SymbolMarket:
-    def __init__(self, symbol: str, reference: Decimal, config: MarketConfig, seed: str | None):
+    def __init__(self, symbol: str, walk: Walk, config: MarketConfig, seed: str | None):
         self.symbol = symbol
+        self.walk = walk  # the symbol's shared price
         self.tick = config.tick_size
         self.levels = config.levels
         self.depth = config.depth
-        self.volatility = config.volatility_ticks
-        self._rng = random.Random(None if seed is None else f"{seed}:{symbol}:walk")
-        self.mid_ticks = self._ticks(reference)
+        self._rng = random.Random(None if seed is None else f"{seed}:{symbol}:book")
+        self.mid_ticks = self._centre(0)
         self.bids: list[Level] = []  # best (highest) first
         self.asks: list[Level] = []  # best (lowest) first
-        # The reference price stands as the last trade until the first print.
+        # The shared price stands as the last trade until the first print.
         self.last_px: Decimal | None = self._price(self.mid_ticks)
         self.last_qty: Decimal | None = None
         self.pinned = False
@@ -58,8 +64,9 @@ class SymbolMarket:
         self.version = 0
         self._refresh()
 
-    def _ticks(self, price: Decimal) -> int:
-        ticks = int((price / self.tick).to_integral_value(ROUND_HALF_EVEN))
+    def _centre(self, offset: int) -> int:
+        """The shared price in this venue's ticks, plus `offset` ticks."""
+        ticks = to_ticks(self.walk.price, self.tick) + offset
         return max(ticks, self.levels + 1)  # every level's price stays above zero
 
     def _price(self, ticks: int) -> Decimal:
@@ -77,12 +84,12 @@ class SymbolMarket:
         self.version += 1
 
     def step(self) -> None:
-        """One move of the price process; a pinned book does not move."""
+        """Centre on the shared price as it is now, print there, refresh the book; a pinned
+        book does not move."""
         if self.pinned:
             return
-        if self.volatility:
-            move = self._rng.randint(-self.volatility, self.volatility)
-            self.mid_ticks = max(self.mid_ticks + move, self.levels + 1)
+        offset = self._rng.randint(0, 1) if self.walk.volatility else 0
+        self.mid_ticks = self._centre(offset)
         self.last_px = self._price(self.mid_ticks)
         self.last_qty = Decimal(self._rng.randint(1, 10) * 100)
         self._refresh()
@@ -146,14 +153,12 @@ class SymbolMarket:
         self.version += 1
 
     def unpin(self) -> None:
-        """Back to the price process, from the last price (else the pinned book's middle)."""
+        """Back to the price process: the book is drawn again around the shared price as it
+        is now (the pin moved nothing but this venue's book)."""
         if not self.pinned:
             return
         self.pinned = False
-        if self.last_px is not None:
-            self.mid_ticks = self._ticks(self.last_px)
-        elif self.bids and self.asks:
-            self.mid_ticks = self._ticks((self.bids[0].price + self.asks[0].price) / 2)
+        self.mid_ticks = self._centre(0)
         self._refresh()
 
     def snapshot(self, depth: int = 0) -> dict[str, Any]:
@@ -172,11 +177,13 @@ class SymbolMarket:
 
 
 class Markets:
-    """A venue's symbols' markets, created when first needed: at the configured reference
-    price, or for a symbol with none, around the price of the first order that names one."""
+    """A venue's symbols' markets, created when first needed: for a symbol with a reference
+    price in the venue's config, or for one without, when an order names a price. The price
+    is the tape's: a walk the tape already has for the symbol, else one made there now."""
 
-    def __init__(self, seed: str | None) -> None:
+    def __init__(self, seed: str | None, tape: Tape) -> None:
         self._seed = seed
+        self._tape = tape
         self._markets: dict[str, SymbolMarket] = {}
 
     def get(self, symbol: str) -> SymbolMarket | None:
@@ -190,7 +197,8 @@ class Markets:
             reference = config.symbols.get(symbol, hint)
             if reference is None:
                 return None
-            market = self._markets[symbol] = SymbolMarket(symbol, reference, config, self._seed)
+            walk = self._tape.walk(symbol, reference, config)
+            market = self._markets[symbol] = SymbolMarket(symbol, walk, config, self._seed)
         return market
 
     def __iter__(self) -> Iterator[SymbolMarket]:

@@ -31,6 +31,7 @@ from exchange.market_control import MarketControl
 from exchange.order_rules import Inbound
 from exchange.outbox import Outbox
 from exchange.reports import Report
+from exchange.tape import Tape
 from exchange.venue import MonotonicClock, Venue, WallClock, utc_now
 
 logger = logging.getLogger("exchange")
@@ -98,9 +99,12 @@ class Exchange:
         fix_factory: Callable[..., FixAcceptor] = FixAcceptor,
     ) -> None:
         self.config = config
+        # One price process per symbol for all the venues: each keeps its own book on it.
+        self.tape = Tape(config.seed)
         self.venues = {
             name: Venue(name, config.config_of(name), seed=config.seed, log_cap=config.log_cap,
-                        run_id=run_id, monotonic_ns=monotonic_ns, wall_clock=wall_clock)
+                        run_id=run_id, monotonic_ns=monotonic_ns, wall_clock=wall_clock,
+                        tape=self.tape)
             for name in config.venues
         }  # fmt: skip
         self._lock = threading.Lock()
@@ -297,6 +301,7 @@ class Exchange:
             finally:
                 self._resetting = False
             with self._lock:
+                self.tape.reset()
                 for venue in self.venues.values():
                     venue.reset(config=restore_config)
                 self._session_counters = {key: SessionCounters() for key in self._keys}

@@ -41,6 +41,7 @@ from exchange.order_book import Order
 from exchange.order_rules import RATE_LIMIT, Inbound, OrderRules
 from exchange.reports import Report, ReportFactory
 from exchange.sliding_window import SlidingWindowCounter
+from exchange.tape import Tape
 from exchange.trades import TradeError
 from exchange.trading_window import TradingHours, TradingWindow
 from exchange.venue_market import VenueMarket
@@ -102,6 +103,7 @@ class Venue:
         run_id: str = "",
         monotonic_ns: MonotonicClock = time.monotonic_ns,
         wall_clock: WallClock = utc_now,
+        tape: Tape | None = None,
     ) -> None:
         self.name = name
         self.config = config
@@ -114,16 +116,22 @@ class Venue:
         # OMS that keeps its database between test runs never sees one id mean two things.
         self._order_counter = 0
         self._reports = ReportFactory(name, run_id)
+        # The symbols' prices: the exchange's tape, which its venues share (the exchange
+        # resets it); a venue made alone has its own, and `step_market` moves it.
+        self._own_tape = tape is None
+        self.tape = Tape(seed) if tape is None else tape
         self._reset_state()
 
     def _reset_state(self) -> None:
         self._seq = 0
         self._window = SlidingWindowCounter()
         self._log = MessageLog(self._log_cap)
+        if self._own_tape:
+            self.tape.reset()
         self.market = VenueMarket(
             lambda: self.config.market, self._reports,
             seed=None if self._seed is None else f"{self._seed}:{self.name}:market",
-            trading_open=self.trading_open)  # fmt: skip
+            trading_open=self.trading_open, tape=self.tape)  # fmt: skip
         self._rules = OrderRules(self._reports, self._next_order_id, self.market)
         self._rejects_by_reason: Counter[str] = Counter()
         self.counters = Counters()
@@ -206,7 +214,10 @@ class Venue:
         return self.market.advance(now_ns, self._wall_clock())
 
     def step_market(self) -> list[Report]:
-        """One step of every symbol now (tests drive the market with this)."""
+        """One step of every symbol now (tests drive the market with this). A venue with its
+        own tape moves it one step first; a shared tape is moved by its owner."""
+        if self._own_tape:
+            self.tape.advance()
         return self.market.step(self._wall_clock())
 
     def set_book(self, symbol: str, bids: list[Level], asks: list[Level],

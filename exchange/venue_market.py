@@ -1,5 +1,6 @@
-"""A venue's market: its symbols' price processes and books, the matching of its orders,
-its trade log and its market-data subscriptions, switched by the venue's `market` config.
+"""A venue's market: its symbols' books (centred on the process's shared prices, the tape),
+the matching of its orders, its trade log and its market-data subscriptions, switched by the
+venue's `market` config.
 
 Pure, like the venue that owns it: the venue calls it under the exchange's lock, with the
 moment to act at. With the market off it does nothing at all, which is the exchange as it
@@ -20,6 +21,7 @@ from exchange.market_data import MarketDataDesk
 from exchange.matching import Matcher
 from exchange.order_book import Order, OrderTerms
 from exchange.reports import Report, ReportFactory
+from exchange.tape import Tape
 from exchange.trades import TradeError, TradeLog
 
 
@@ -31,15 +33,18 @@ class VenueMarket:
         *,
         seed: str | None,
         trading_open: Callable[[datetime], bool],
+        tape: Tape,
     ) -> None:
         self._config = config
         self._trading_open = trading_open
-        self.markets = Markets(seed)
+        self._tape = tape
+        self.markets = Markets(seed, tape)
         self.trades = TradeLog(reports)
         self.matcher = Matcher(self.markets, self.trades, reports, seed)
         self.desk = MarketDataDesk()
         self.paused = False
-        self._next_tick_ns: int | None = None
+        # (tickMs, the tape's count of those intervals) at this venue's last step or look.
+        self._stepped: tuple[int, int] | None = None
 
     @property
     def on(self) -> bool:
@@ -64,22 +69,27 @@ class VenueMarket:
     # -- time ------------------------------------------------------------------------------
 
     def advance(self, now_ns: int, when: datetime) -> list[Report]:
-        """The process's timer: one step of every symbol when a tick is due (a late timer
-        does one step, not a burst), then the market-data updates that are due."""
+        """The process's timer: the tape catches up with the clock; this venue's symbols step
+        once when a whole `tickMs` interval of the tape's clock has passed since its last step
+        (a late timer does one step, not a burst; venues with the same `tickMs` step at the
+        same readings, so on the same prices), then the market-data updates that are due."""
+        self._tape.catch_up(now_ns)
         if not self.on:
             return []
         reports = []
-        interval = self._config().tick_ms * 1_000_000
-        if self._next_tick_ns is None:
-            self._next_tick_ns = now_ns + interval
-        elif now_ns >= self._next_tick_ns:
-            self._next_tick_ns = max(self._next_tick_ns + interval, now_ns)
+        tick_ms = self._config().tick_ms
+        index = self._tape.index(tick_ms)
+        if self._stepped is None or self._stepped[0] != tick_ms:
+            self._stepped = (tick_ms, index)  # a first look, or a new tickMs: from here
+        elif index > self._stepped[1]:
+            self._stepped = (tick_ms, index)
             reports += self.step(when)
         return reports + self.desk.due(self.markets.get, now_ns)
 
     def step(self, when: datetime) -> list[Report]:
-        """One step of every symbol's market, and what it fills. Nothing moves or fills
-        while the market is paused or the venue closed."""
+        """One step of every symbol's market (each centres on its shared price as it is now),
+        and what it fills. Nothing moves or fills while the market is paused or the venue
+        closed; the tape goes on."""
         if not self.tradable(when):
             return []
         config, reports = self._config(), []
@@ -100,7 +110,7 @@ class VenueMarket:
             self.matcher.adopt(sorted(orders, key=lambda order: order.priority))
         if before.on and not after.on:
             self.desk.clear()
-            self._next_tick_ns = None
+            self._stepped = None
 
     # -- market data -----------------------------------------------------------------------
 
