@@ -158,10 +158,13 @@ def trade_log_matches_our_fills(venue: str, trades: list[dict]) -> list[str]:
         if fill is None:
             problems.append(f"{venue}'s trade {trade['execId']} is not in our executions")
             continue
-        theirs = (trade["clOrdId"], trade["side"], D(trade["lastQty"]), D(trade["lastPx"]),
-                  D(trade["commission"]), trade["busted"])
-        new = VenueRequest.objects.get(order=fill.order, kind=RequestKind.NEW)
-        mine = (str(new.request_id), fill.side, fill.last_quantity, fill.last_price, fill.fee,
+        # The trade names the order by its ClOrdID then: its NEW's or a later replace's.
+        cl_ord_ids = {str(r) for r in VenueRequest.objects.filter(
+            order=fill.order, kind__in=(RequestKind.NEW, RequestKind.MODIFY))
+            .values_list("request_id", flat=True)}
+        theirs = (trade["clOrdId"] in cl_ord_ids, trade["side"], D(trade["lastQty"]),
+                  D(trade["lastPx"]), D(trade["commission"]), trade["busted"])
+        mine = (True, fill.side, fill.last_quantity, fill.last_price, fill.fee,
                 fill.state == "BUSTED")
         if theirs != mine:
             problems.append(f"{venue} {trade['execId']}: venue {theirs}, ours {mine}")
@@ -543,3 +546,56 @@ def overtaken_on_the_wire(venue: str, messages: list[dict]) -> list[float]:
             overtaken.append((latest - at) / 1e6)
         latest = max(latest, at)
     return overtaken
+
+
+# --- 5b. a parent modified, partly filled, then cancelled --------------------------------------
+
+
+def test_modifying_a_parent_replaces_its_children_at_their_venues(routed):
+    """Children resting at A (300) and B (700): the parent cut to 800 and repriced to 100.00
+    takes 200 off the newest child (B) and reprices both, each replaced at its venue (35=G);
+    A then fills 100 of its child, and the parent's cancel leaves it CANCELED with those 100
+    at 100.00."""
+    symbol = "AMZN"
+    asks = {A: [("100.00", "300"), ("100.20", "500")],
+            B: [("100.01", "800"), ("100.20", "500")],
+            C: [FAR]}
+    for venue, levels in asks.items():
+        routed.pin_book(venue, symbol, asks=levels, bids=BIDS, last="100.00")
+    routed.pause(A)
+    routed.pause(B)
+    routed.wait_for_quotes(symbol, asks)
+    placed = routed.post(symbol=symbol, quantity="1000", limit="100.01", tif="GTC")
+    routed.wait_for_order(placed["orderId"], lambda o: o["status"] == "NEW" and all(
+        c["status"] == "NEW" for c in o["children"]), "both children acknowledged")
+
+    answer = routed.api.patch(f"/api/v1/orders/{placed['orderId']}",
+                              {"quantity": "800", "limitPrice": "100.00"}, format="json")
+    assert answer.status_code == 202, answer.json()
+    assert answer.json()["status"] == "PENDING_REPLACE"
+    parent = routed.wait_for_order(placed["orderId"], lambda o: o["status"] == "NEW" and all(
+        c["status"] == "NEW" for c in o["children"]), "both children replaced")
+    assert (D(parent["quantity"]), D(parent["limitPrice"])) == (800, D("100.00"))
+    assert {v: (D(c["quantity"]), D(c["limitPrice"])) for v, c in by_venue(parent).items()} \
+        == {A: (300, D("100.00")), B: (500, D("100.00"))}, _summary(parent)
+    for venue, quantity in ((A, 300), (B, 500)):
+        [entry] = routed.exchange.book(venue).values()
+        assert (D(entry["quantity"]), D(entry["limitPrice"]), len(entry["clOrdIds"])) == (
+            quantity, D("100.00"), 2), entry
+        assert [m["msgType"] for m in routed.exchange.messages(venue)
+                if m["msgType"] in "DGF"] == ["D", "G"]
+    routed.check_books()
+
+    [a_child] = routed.exchange.book(A).values()
+    routed.exchange.http("POST", f"/venues/{A}/orders/{a_child['clOrdId']}/fill",
+                         {"qty": "100", "price": "100.00"})
+    routed.wait_for_order(placed["orderId"], lambda o: o["status"] == "PARTIALLY_FILLED",
+                          "the parent partly filled")
+    answer = routed.api.delete(f"/api/v1/orders/{placed['orderId']}")
+    assert answer.status_code == 202, answer.json()
+    parent = routed.wait_until_done(placed["orderId"])
+    assert (parent["status"], D(parent["cumQty"]), D(parent["avgPx"])) == (
+        "CANCELED", 100, D("100.00")), _summary(parent)
+    assert {v: (c["status"], D(c["cumQty"])) for v, c in by_venue(parent).items()} == {
+        A: ("CANCELED", 100), B: ("CANCELED", 0)}
+    routed.check_books()
