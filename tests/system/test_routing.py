@@ -599,3 +599,39 @@ def test_modifying_a_parent_replaces_its_children_at_their_venues(routed):
     assert {v: (c["status"], D(c["cumQty"])) for v, c in by_venue(parent).items()} == {
         A: ("CANCELED", 100), B: ("CANCELED", 0)}
     routed.check_books()
+
+
+# --- 7. routed IOC orders racing for moving books ---------------------------------------------
+
+
+def test_routed_ioc_orders_racing_for_the_moving_books_are_booked_as_the_venues_traded(routed):
+    """A stream of IOC orders over AAPL's demo markets (moving, refreshed every 100 ms),
+    routed BEST_PRICE and PRO_RATA, each larger than a venue shows within its limit: the
+    children take what is there, often less than was quoted (the one before took it), and
+    their remainders are routed again. At the end every parent and child is done, every
+    venue's trade log is our executions row for row, the books are each venue's, and each
+    parent is the roll-up of its children (executions.checks)."""
+    parents = []
+    for n in range(STREAM):
+        # One side only: a SELL while our BUYs are on their way would be refused as a
+        # possible self-trade at every venue (routing/eligibility.py), rightly or not.
+        market = routed.market_data("AAPL")
+        best = min(D(q["ask"]) for q in market.values() if not q["stale"] and q["ask"])
+        parents.append(routed.post(
+            symbol="AAPL", quantity="1500", limit=str(best + D("0.03")), tif="IOC",
+            routing="PRO_RATA" if n % 3 == 0 else "BEST_PRICE")["orderId"])
+    for order_id in parents:
+        routed.wait_until_done(order_id, timeout=60)
+
+    orders = [routed.order(order_id) for order_id in parents]
+    again = sum(len(o["routeAudit"]) - 1 for o in orders)
+    statuses = Counter(o["status"] for o in orders)
+    print_numbers("routed IOC stream", orders=STREAM, statuses=statuses, routed_again=again,
+                  children=sum(len(o["children"]) for o in orders),
+                  books=routed.check_books())
+    assert again > 0, "no remainder was routed again: the scenario did not race"
+    for order in orders:
+        assert D(order["cumQty"]) == sum(D(c["cumQty"]) for c in order["children"])
+
+
+STREAM = 40
