@@ -27,7 +27,8 @@ D = Decimal
 A, B, C = "XMOCK", "XFAST", "XSLOW"
 VENUES = (A, B, C)
 ACCOUNT = "ACC-R"
-# 100.50 unless a scenario says otherwise.
+# Books out of the way of the scenarios' limits (100.01, 100.05): bids below them, and a
+# venue that should get nothing shows nothing below 100.50 (FAR).
 BIDS = [("99.99", "500")]
 FAR = ("100.50", "100")
 
