@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dispatch.locks import locked_skipping
+from dispatch.locks import locked_with_orders_skipping
 from dispatch.models import RequestKind, RequestState, VenueRequest
 from dispatch.nudge import dispatch_nudge
 from dispatch.queue import request_enqueue, request_withdraw, status_pending
@@ -46,7 +46,7 @@ def dispatch_sweep(*, now: datetime | None = None) -> dict:
     asked = given_up = 0
     orphans: dict[str, list] = {}
     with transaction.atomic():
-        stale = locked_skipping(VenueRequest.objects.filter(
+        stale = locked_with_orders_skipping(VenueRequest.objects.filter(
             state=RequestState.SENDING, claimed_at__lt=now - timeout))[:BATCH]
         for request in stale:
             if request.kind == RequestKind.STATUS:

@@ -21,11 +21,13 @@ routed again (reroute.py) a new child keeps it open.
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
 
 from django.db import transaction
+from django.utils import timezone
 
 from executions import pnl
 from executions.services import parent_fill_totals
@@ -104,8 +106,7 @@ def parent_roll_up(parent: Order, *, event: str, actor: str, data: dict | None =
         parent.save(update_fields=sorted({"updated_at", *changed}))
     event_data = dict(data or {})
     if child is not None:
-        event_data["child"] = {"orderId": str(child.pk), "venue": child.venue_id,
-                               "clOrdId": child.venue_cl_ord_id, "status": child.status}
+        event_data["child"] = _child_data(child)
     if changed:
         event_data["cumQty"] = decimal_text(cum)
     OrderEvent.objects.create(order=parent, type=event, from_status=from_status,
@@ -127,14 +128,42 @@ def child_changed(child: Order, *, from_status: str, event: str, actor: str,
 
 def parents_follow_claims(*, child_ids: list, actor: str, event: str) -> None:
     """Children claimed in bulk (their NEWs possibly on the wire): their parents follow,
-    locked in id order, after the children the claim holds."""
-    parent_ids = sorted(set(
-        Order.objects.filter(pk__in=child_ids, parent__isnull=False)
-        .values_list("parent_id", flat=True)))
-    if not parent_ids:
-        return
+    locked in id order, after the children the claim holds.
+
+    In a fixed number of queries however many parents: the claim holds its venue's queue
+    while it runs, so every query here a parent slowed the venue's sends (a routed burst
+    drained at half the rate of the same burst of directed orders). A claim moves no fills,
+    so a parent's figures stay as they are (its roll-ups keep them, under its lock) and only
+    its status rolls up."""
     by_parent: dict = {}
-    for child in Order.objects.filter(pk__in=child_ids, parent__isnull=False):
+    for child in Order.objects.filter(pk__in=child_ids, parent__isnull=False).order_by("pk"):
         by_parent.setdefault(child.parent_id, child)
-    for parent in Order.objects.select_for_update().filter(pk__in=parent_ids).order_by("pk"):
-        parent_roll_up(parent, event=event, actor=actor, child=by_parent[parent.pk])
+    if not by_parent:
+        return
+    parents = list(Order.objects.select_for_update().filter(pk__in=sorted(by_parent))
+                   .order_by("pk"))
+    siblings: dict = defaultdict(list)
+    for child in Order.objects.filter(parent_id__in=list(by_parent)).order_by("pk"):
+        siblings[child.parent_id].append(child)
+    moved: dict[str, list] = defaultdict(list)
+    events = []
+    for parent in parents:
+        from_status = parent.status
+        target = rolled_up_status(parent, siblings[parent.pk], parent.filled_quantity)
+        if target != from_status and target in PARENT_TRANSITIONS[from_status]:
+            parent.status = target
+            moved[target].append(parent.pk)
+            transaction.on_commit(partial(logger.info, "order %s %s -> %s (%s, %s: a child)",
+                                          parent.pk, from_status, target, event, actor))
+        events.append(OrderEvent(order=parent, type=event, from_status=from_status,
+                                 to_status=parent.status, actor=actor,
+                                 data={"child": _child_data(by_parent[parent.pk])}))
+    now = timezone.now()
+    for target, parent_ids in moved.items():
+        Order.objects.filter(pk__in=parent_ids).update(status=target, updated_at=now)
+    OrderEvent.objects.bulk_create(events)  # its caller wakes the live streams
+
+
+def _child_data(child: Order) -> dict:
+    return {"orderId": str(child.pk), "venue": child.venue_id, "clOrdId": child.venue_cl_ord_id,
+            "status": child.status}

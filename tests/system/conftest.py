@@ -131,3 +131,14 @@ def demo_system(system_factory, settings) -> System:
         limiter_born_long_ago(client, code)
     client.close()
     return system
+
+
+@pytest.fixture
+def routed(demo_system, operator_api):
+    """The demo system routing through one FIX holder and a dispatcher, every venue logged
+    on, with an operator's API (tests/system/routed.py)."""
+    from marketdata.selectors import quote_store
+    from tests.system.routed import start  # it imports Beat from here
+
+    yield start(demo_system, operator_api)
+    quote_store.cache_clear()
