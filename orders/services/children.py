@@ -14,7 +14,15 @@ from uuid6 import uuid7
 
 from dispatch.models import RequestKind
 from dispatch.queue import request_enqueue
-from orders.models import LIVE_STATUSES, Order, OrderEvent, OrderEventType, OrderStatus
+from orders.models import (
+    LIVE_STATUSES,
+    Order,
+    OrderEvent,
+    OrderEventType,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from orders.services import hooks
 from orders.services.terms import OrderTerms
 from routing import NoRoute, RoutePlan, RouteRequest, route
@@ -25,13 +33,17 @@ ROUTER_ACTOR = "system:router"
 # are on their way there.
 _RESTING = LIVE_STATUSES | {OrderStatus.QUEUED}
 _CLOSED = frozenset({"closed", "no session", "not logged on"})
+_NEVER_REST = (TimeInForce.IOC, TimeInForce.FOK)
 
 
 def own_resting(*, account_code: str, symbol: str) -> tuple:
-    """(venue, side, limit price) of the account's open orders in `symbol` at a venue."""
+    """(venue, side, limit price) of the account's open orders in `symbol` at a venue that
+    may rest in its book. IOC, FOK and MARKET orders never rest: two of them cannot meet, so
+    they do not keep a child of the other side away."""
     return tuple(
         Order.objects.filter(account_id=account_code, symbol=symbol, status__in=_RESTING,
                              venue__isnull=False)
+        .exclude(time_in_force__in=_NEVER_REST).exclude(order_type=OrderType.MARKET)
         .values_list("venue_id", "side", "limit_price")
     )
 

@@ -8,9 +8,10 @@ children are read after the parent's lock, so the last of two racing children to
 rolls up both.
 
 The parent's status, from its children's:
-- every child done: FILLED when the children filled the parent's quantity, REJECTED or
-  EXPIRED when every child was (and nothing filled), CANCELED otherwise (whatever is
-  filled stays filled);
+- every child done: FILLED when the children filled the parent's quantity; else by how the
+  children that fell short ended: EXPIRED when they all expired (filled or not, as a
+  directed order expires), REJECTED when all were rejected and nothing filled, CANCELED
+  otherwise (whatever is filled stays filled);
 - otherwise PENDING_CANCEL or PENDING_REPLACE while a child waits for one, then
   PARTIALLY_FILLED once anything is filled, NEW once a child is acknowledged (and from then
   on: a later child still on its way does not make the parent look unsent), PENDING_NEW
@@ -56,11 +57,12 @@ def rolled_up_status(parent: Order, children: Iterable[Order], cum: Decimal) -> 
     if not live:
         if cum >= parent.quantity:
             return S.FILLED
-        done = {child.status for child in children}
-        if not cum and done == {S.REJECTED}:
+        # How the children that did not fill in full ended says how the parent did.
+        short = {child.status for child in children if child.status != S.FILLED}
+        if not cum and short == {S.REJECTED}:
             return S.REJECTED
-        if not cum and done <= {S.EXPIRED, S.REJECTED}:
-            return S.EXPIRED
+        if short == {S.EXPIRED} or (not cum and short <= {S.EXPIRED, S.REJECTED}):
+            return S.EXPIRED  # time in force ran out, as a directed order's does
         return S.CANCELED
     if S.PENDING_CANCEL in live:
         return S.PENDING_CANCEL

@@ -397,3 +397,30 @@ def test_a_claim_rolls_up_its_childrens_parents_in_a_fixed_number_of_queries(ven
         return len(queries)
 
     assert claim(20) == claim(2)
+
+
+def test_an_ioc_of_ours_on_the_other_side_does_not_keep_a_child_away(venues, trader, account):
+    """Two IOC orders cannot meet (neither rests): self-trade prevention looks at what may
+    rest in a book, so a SELL IOC of ours in flight at A leaves A open to a BUY."""
+    book(A, asks=[("100.00", "300")], bids=[("99.99", "300")])
+    book(B, asks=[("100.01", "800")], bids=[("99.98", "800")])
+    services.order_create(user=trader, account_code=account, client_order_id="MY-SELL-IOC",
+                          venue_code=A, terms=order_terms(side="SELL", quantity=D(50),
+                                                          limit_price=D("99.99"),
+                                                          time_in_force="IOC"))
+    parent = routed(trader, account, quantity=D(200), limit_price=D("100.01"))
+    assert set(children(parent)) == {A}
+
+
+def test_a_parent_whose_children_expire_partly_filled_expires(venues, trader, account):
+    book(A, asks=[("100.00", "300")])
+    book(B, asks=[("100.01", "800")])
+    parent = routed(trader, account, quantity=D(1000), limit_price=D("100.01"))
+    kids = children(parent)
+    pump(venues)
+    venues[A].deliver([venues[A].book.fill(cl_ord_id(kids[A]), D(100), D("100.00"))])
+    for code, venue in venues.items():
+        venue.deliver(venue.book.expire_day_orders())
+    parent.refresh_from_db()
+    assert {refreshed(c).status for c in kids.values()} == {"EXPIRED"}
+    assert (parent.status, parent.filled_quantity) == ("EXPIRED", D(100))
