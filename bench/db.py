@@ -133,9 +133,10 @@ class Db:
             self.conn.execute(f"ANALYZE {self.t['request']}")
         return time.monotonic() - started
 
-    def raw_insert_rate(self, *, seconds: float, threads: int) -> dict:
+    def raw_insert_rate(self, *, seconds: float, threads: int, prefix: str = "raw") -> dict:
         """The same three rows per order, one transaction per order as the service commits
-        them, from `threads` connections: what PostgreSQL alone does on this machine."""
+        them, from `threads` connections: what PostgreSQL alone does on this machine.
+        `prefix` starts their clientOrderIds: another for each run between two truncates."""
         import psycopg
 
         prep = {}
@@ -153,7 +154,8 @@ class Db:
             with psycopg.connect(self.url) as conn:
                 n = 0
                 while time.monotonic() < stop:
-                    objs = self.order_rows(50, prefix=f"raw{index}-{n}", ensure_account=False)
+                    objs = self.order_rows(50, prefix=f"{prefix}{index}-{n}",
+                                          ensure_account=False)
                     n += 1
                     for o, e, r in zip(*objs):
                         with conn.transaction():
