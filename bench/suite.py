@@ -1,7 +1,8 @@
 """The benchmark suite (issue 5): the whole stack over FIX 4.4 on PostgreSQL and Redis, eight
 scenarios, bench/results/report.json, summary.md and PNG plots.
 
-    python -m bench.suite [--quick] [--scenarios ingest,floor,e2e,throttle,backlog,latency,soak,routing]
+    python -m bench.suite [--quick] [--scenarios ingest,floor,e2e,throttle,backlog,latency,soak,
+                                                 routing]
 
 Benchmarks are not pass/fail: each scenario records its numbers and whether they met the
 issue's target, and the command exits 0 either way; non-zero only when the stack could not
