@@ -111,7 +111,7 @@ def _floor(plt, floor: dict, save) -> None:
         left.bar(i, rate, color=colors[side],
                  label=None if side in seen else labels[side])
         seen.add(side)
-    left.set_xlabel("slice, in run order (each alone on the machine)")
+    left.set_xlabel("slice, in run order (one side loaded at a time)")
     left.set_ylabel("orders/s")
     left.set_title("Orders/s per slice, interleaved")
     left.legend(fontsize="small")

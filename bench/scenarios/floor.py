@@ -155,6 +155,7 @@ def run(suite) -> dict:
                      "raw_pg_per_s": rate["raw_pg"],
                      "oms_to_floor": ratios["oms_to_floor"],
                      "oms_to_raw_pg": ratios["oms_to_raw_pg"],
+                     "cpu_oms_over_floor": ratios["cpu_oms_over_floor"],
                      "p50_ms": {s: latency[s].get("p50") for s in latency},
                      "p99_ms": {s: latency[s].get("p99") for s in latency}},
     }
@@ -179,5 +180,6 @@ def summary(result: dict) -> str:
             f"{latency.get('p99', '-')} | {s['total_cpu_ms_per_order']} | "
             f"{sum(s['errors'].values())} | {_ratio(oms, s['orders_per_second'])} |")
     by_round = result["ratios"]["oms_to_floor_by_round"]
-    lines += ["", f"Our intake / the floor, round by round: {by_round}."]
+    lines += ["", f"Our intake / the floor, round by round: {by_round}. CPU an order costs "
+                  f"us over the floor's: {result['ratios']['cpu_oms_over_floor']}."]
     return "\n".join(lines)
