@@ -133,9 +133,13 @@ class Db:
             self.conn.execute(f"ANALYZE {self.t['request']}")
         return time.monotonic() - started
 
-    def raw_insert_rate(self, *, seconds: float, threads: int) -> dict:
+    def raw_insert_rate(self, *, seconds: float, threads: int, prefix: str = "raw",
+                        during=None) -> dict:
         """The same three rows per order, one transaction per order as the service commits
-        them, from `threads` connections: what PostgreSQL alone does on this machine."""
+        them, from `threads` connections: what PostgreSQL alone does on this machine.
+        `prefix` starts their clientOrderIds: another for each run between two truncates.
+        `during`, a context manager, is entered once every connection is open and exited
+        before any closes (a CpuMeter sees their backends); the time runs from then."""
         import psycopg
 
         prep = {}
@@ -147,13 +151,30 @@ class Db:
 
         Account.objects.get_or_create(code="ACC-BENCH")
         counts = [0] * threads
-        stop = time.monotonic() + seconds
+        times = {}
+
+        def begin() -> None:
+            if during is not None:
+                during.__enter__()
+            times["started"] = time.monotonic()
+            times["stop"] = times["started"] + seconds
+
+        def end() -> None:
+            times["elapsed"] = time.monotonic() - times["started"]
+            if during is not None:
+                during.__exit__(None, None, None)
+
+        connected = threading.Barrier(threads + 1, action=begin, timeout=60)
+        finished = threading.Barrier(threads + 1, action=end, timeout=60)
 
         def work(index: int) -> None:
             with psycopg.connect(self.url) as conn:
+                connected.wait()
+                stop = times["stop"]
                 n = 0
                 while time.monotonic() < stop:
-                    objs = self.order_rows(50, prefix=f"raw{index}-{n}", ensure_account=False)
+                    objs = self.order_rows(50, prefix=f"{prefix}{index}-{n}",
+                                          ensure_account=False)
                     n += 1
                     for o, e, r in zip(*objs):
                         with conn.transaction():
@@ -163,14 +184,16 @@ class Db:
                         counts[index] += 1
                         if time.monotonic() >= stop:
                             break
+                finished.wait()
 
-        started = time.monotonic()
         pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
         for t in pool:
             t.start()
+        connected.wait()
+        finished.wait()
         for t in pool:
             t.join()
-        elapsed = time.monotonic() - started
+        elapsed = times["elapsed"]
         return {"orders": sum(counts), "seconds": round(elapsed, 2), "threads": threads,
                 "orders_per_second": round(sum(counts) / elapsed, 1)}
 

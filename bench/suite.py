@@ -1,7 +1,8 @@
-"""The benchmark suite (issue 5): the whole stack over FIX 4.4 on PostgreSQL and Redis, seven
+"""The benchmark suite (issue 5): the whole stack over FIX 4.4 on PostgreSQL and Redis, eight
 scenarios, bench/results/report.json, summary.md and PNG plots.
 
-    python -m bench.suite [--quick] [--scenarios ingest,e2e,throttle,backlog,latency,soak,routing]
+    python -m bench.suite [--quick] [--scenarios ingest,floor,e2e,throttle,backlog,latency,soak,
+                                                 routing]
 
 Benchmarks are not pass/fail: each scenario records its numbers and whether they met the
 issue's target, and the command exits 0 either way; non-zero only when the stack could not
@@ -10,6 +11,7 @@ another); Redis is a redis-server of the suite's own (`--redis-db N` uses databa
 server at 127.0.0.1:6379 instead, flushed). The stack is bench/stack.py's; each scenario is
 a module of bench/scenarios/. `routing` runs `python -m bench.routing` (a stack of its own:
 three venues, market on, database `<--database>_routing`) and writes routing.json, .csv, .png.
+`floor` starts the floor app (bench/floor/) beside the web, database `<--database>_floor`.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import UTC, datetime
 from bench import loadgen
 from bench.db import Db
 from bench.measure import log, wait_for
-from bench.scenarios import SCENARIOS
+from bench.scenarios import SCENARIOS, SUMMARIES
 from bench.stack import REPO, Stack, StackError
 
 RESULTS = REPO / "bench" / "results"
@@ -69,6 +71,8 @@ class Suite:
         s.limiter_aged()
         s.fix_start()  # returns once the holder has logged the venue on
         s.web_start()
+        if "floor" in self.scenarios:
+            s.floor_start()
         self.db = Db(s.database_url)
         self.report["stack"] = {
             "database": s.database_url, "redis": s.redis_url, "web": s.web_url,
@@ -79,6 +83,10 @@ class Suite:
                           "FIX session",
             "beat": "not run: the venue is forced open and reconciled once by the suite",
         }
+        if s.floor_token:
+            self.report["stack"]["floor"] = (
+                f"{s.floor_url}: bench/floor/ under the web's gunicorn settings, database "
+                f"{s.floor_database_url}")
         log(f"web {s.web_url}, exchange {s.exchange_url}, FIX port {s.fix_port}: logged on")
 
     def dispatchers(self, count: int | None = None, threads: int | None = None) -> None:
@@ -127,7 +135,7 @@ class Suite:
                 result = {"error": repr(exc), "passed": False}
             result["wall_seconds"] = round(time.monotonic() - started, 1)
             self.report["scenarios"][name] = result
-            log(f"{name}: {'PASS' if result.get('passed') else 'MISS'} "
+            log(f"{name}: {_verdict(result)} "
                 f"{json.dumps(result.get('headline', result.get('error')), default=str)}")
             self.save()  # partial results survive an interrupted run
 
@@ -143,8 +151,10 @@ class Suite:
         for name, r in self.report["scenarios"].items():
             measured = r.get("headline") or r.get("error")
             lines.append(f"| {name} | {r.get('target', '')} | "
-                         f"{'PASS' if r.get('passed') else 'MISS'} | "
-                         f"{json.dumps(measured, default=str)} |")
+                         f"{_verdict(r)} | {json.dumps(measured, default=str)} |")
+        for name, r in self.report["scenarios"].items():
+            if name in SUMMARIES and (table := SUMMARIES[name](r)):
+                lines += ["", table]
         return "\n".join(lines)
 
     def write_outputs(self) -> None:
@@ -163,6 +173,14 @@ class Suite:
             f"# Benchmark summary ({'quick' if self.quick else 'full'}, "
             f"{self.report['started']})\n\nMachine: {self.report['machine']}\n\n{text}\n")
         print("\n" + text)
+
+
+def _verdict(result: dict) -> str:
+    """PASS / MISS against a scenario's target; a measure with no pass mark (floor) is
+    neither, unless it failed to run."""
+    if result.get("passed") is None and "error" not in result:
+        return "measured"
+    return "PASS" if result.get("passed") else "MISS"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,15 @@
 """The suite's scenarios, one module each; each `run(suite) -> dict` returns its numbers,
 `target`, `passed` and a short `headline`."""
 
-from bench.scenarios import backlog, e2e, ingest, latency, routing, soak, throttle
+from bench.scenarios import backlog, e2e, floor, ingest, latency, routing, soak, throttle
 
 # In the order they run: ingest first (the API alone, and the saturation rate that soak
-# uses), then dispatch with the dispatchers up; routing last, on a stack of its own (three
+# uses), floor (the API against the floor app and raw PostgreSQL, still without
+# dispatchers), then dispatch with the dispatchers up; routing last, on a stack of its own (three
 # venues, market on) while the suite's waits.
 SCENARIOS = {
     "ingest": ingest.run,
+    "floor": floor.run,
     "e2e": e2e.run,
     "throttle": throttle.run,
     "backlog": backlog.run,
@@ -15,3 +17,5 @@ SCENARIOS = {
     "soak": soak.run,
     "routing": routing.run,
 }
+# Scenarios with a table of their own in summary.md, after the one-line-each table.
+SUMMARIES = {"floor": floor.summary}
