@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 import redis
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from dispatch import sql
 from dispatch.claim import dispatch_claim
@@ -107,8 +107,10 @@ def _let_go(venue_code: str) -> None:
     try:
         sql.unlock_drain_turn(venue_code)
     except DatabaseError as exc:
-        # The connection is gone, and with it the lock; what the drain raised matters more.
+        # Closing the session lets go of the lock for certain (a connection kept open with
+        # it held would stop the venue's drains); what the drain raised matters more.
         logger.warning("could not let go of %s's drain turn: %r", venue_code, exc)
+        connection.close()
 
 
 def _wake(venue_code: str) -> None:

@@ -32,7 +32,9 @@ def _nudge_key(venue_code: str) -> str:
     return f"oms:nudge:{venue_code}"
 
 
-def _waiting_key(venue_code: str) -> str:
+def waiting_key(venue_code: str) -> str:
+    """The Redis key saying a drain message of the venue waits (whoever drops the broker's
+    messages drops these too, or the venue's nudges wait WAITING_SECONDS)."""
     return f"oms:nudge:{venue_code}:waiting"
 
 
@@ -53,7 +55,7 @@ def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
         client = redis_client()
         if coalesce and not client.set(_nudge_key(venue_code), 1, nx=True, px=COALESCE_MS):
             return  # a nudge went out moments ago; the drain it started will see this work
-        if not client.set(_waiting_key(venue_code), 1, nx=True, ex=WAITING_SECONDS):
+        if not client.set(waiting_key(venue_code), 1, nx=True, ex=WAITING_SECONDS):
             return  # a drain message of the venue waits; its drain will see this work
         try:
             # A transient broker error gets a quick second try; a broker that stays down
@@ -61,7 +63,7 @@ def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
             dispatch_drain_task.apply_async(args=[venue_code], retry=True, retry_policy=_RETRY,
                                             expires=WAITING_SECONDS)
         except Exception:
-            client.delete(_waiting_key(venue_code))  # none waits: the next nudge sends one
+            client.delete(waiting_key(venue_code))  # none waits: the next nudge sends one
             raise
     except Exception as exc:  # Redis or the broker is down: the sweeper finds the work
         logger.warning("could not nudge dispatch for %s: %r", venue_code, exc)
@@ -70,7 +72,7 @@ def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
 def dispatch_nudge_taken(*, venue_code: str) -> None:
     """A drain message of the venue has started: the next nudge sends another."""
     try:
-        redis_client().delete(_waiting_key(venue_code))
+        redis_client().delete(waiting_key(venue_code))
     except redis.RedisError:
         pass  # it expires within WAITING_SECONDS
 
