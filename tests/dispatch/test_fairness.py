@@ -11,9 +11,9 @@ Run with -s to see the measured numbers."""
 
 import threading
 import time
-from decimal import Decimal
 from collections.abc import Callable
 from contextlib import contextmanager
+from decimal import Decimal
 from statistics import median
 
 import pytest
@@ -23,7 +23,6 @@ from django.conf import settings
 from django.db import connection
 
 from dispatch import drain as drain_module
-from dispatch import sql
 from dispatch.models import RequestKind, VenueRequest
 from dispatch.nudge import dispatch_nudge, dispatch_nudge_again_take, dispatch_nudge_taken
 from dispatch.sweeper import dispatch_sweep
@@ -175,7 +174,7 @@ def test_a_backlogged_venue_delays_no_other_and_the_dispatch_queue_stays_bounded
     assert max(queue_lengths) <= 2, queue_lengths
     assert a_left > 0  # ...and it did last
     # A still sends at its limit all the while.
-    assert a_claimed >= 0.9 * A_LIMIT * (elapsed - 1), a_claimed
+    assert a_claimed >= 0.8 * A_LIMIT * (elapsed - 1), a_claimed
 
 
 # --- the mechanisms, one at a time -----------------------------------------------------------
@@ -210,28 +209,36 @@ def test_a_drain_that_finds_one_running_leaves_and_the_running_one_looks_again(
     trader, limiter_redis, monkeypatch
 ):
     venue_live(A, limit=A_LIMIT)
-    held, release, done = threading.Event(), threading.Event(), threading.Event()
+    inside, release, done = threading.Event(), threading.Event(), threading.Event()
 
-    def running_drain():  # holds A's turn, on a connection of its own, until released
+    def long_drain(**kwargs):  # a drain busy with a backlog, until released
+        inside.set()
+        release.wait(10)
+        return drain_module.DrainResult(0, "empty")
+
+    def running():  # a drain message being worked on, on a thread and connection of its own
         try:
-            assert sql.try_lock_drain_turn(A)
-            held.set()
-            release.wait(10)
-            sql.unlock_drain_turn(A)
+            drain_module.dispatch_drain_turn(venue_code=A)
         finally:
             connection.close()
             done.set()
 
-    threading.Thread(target=running_drain, daemon=True).start()
-    assert held.wait(10)
-    new_order(trader, A, "late")  # committed while the other drain runs
+    with monkeypatch.context() as patch:
+        patch.setattr(drain_module, "dispatch_drain", long_drain)
+        threading.Thread(target=running, daemon=True).start()
+        assert inside.wait(10)
+        new_order(trader, A, "late")  # committed while it runs: intake nudges, a message
+        assert limiter_redis.llen("dispatch") == 1
 
-    assert drain_module.dispatch_drain_turn(venue_code=A) is None  # left at once
-    assert VenueRequest.objects.get(venue_id=A).state == "QUEUED"
-    release.set()
-    assert done.wait(10)
-    # The running drain, letting go, finds the mark and nudges a fresh drain.
-    assert dispatch_nudge_again_take(venue_code=A) is True
-    assert dispatch_nudge_again_take(venue_code=A) is False
-    result = drain_module.dispatch_drain_turn(venue_code=A)  # that fresh drain: the turn is free
+        # That message's drain finds the turn taken: it leaves at once, claiming nothing.
+        assert drain_module.dispatch_drain_turn(venue_code=A) is None
+        assert VenueRequest.objects.get(venue_id=A).state == "QUEUED"
+
+        # The running drain, letting go of the turn, finds the mark and nudges once.
+        release.set()
+        assert done.wait(10)
+        assert limiter_redis.llen("dispatch") == 2
+        assert dispatch_nudge_again_take(venue_code=A) is False  # taken by it
+
+    result = drain_module.dispatch_drain_turn(venue_code=A)  # that nudge's drain: turn free
     assert (result.claimed, result.stopped) == (1, "empty")
