@@ -195,13 +195,18 @@ class Stack(StackVenues, StackFloor):
         client.close()
 
     def dispatch_queue_purge(self) -> None:
-        """Drop pending Celery nudges (they are only nudges; the table is the queue)."""
+        """Drop pending Celery nudges (they are only nudges; the table is the queue), and the
+        mark that one waits, or the next nudges would be dropped for its lifetime."""
+        from dispatch.nudge import waiting_key
+
         client = self._redis()
-        client.delete("dispatch")
+        client.delete("dispatch", waiting_key(VENUE))
         client.close()
 
     def nudge(self, times: int) -> None:
-        """`times` drain tasks at once (the API nudges by itself; a COPY backlog does not)."""
+        """Nudge `times` times (the API nudges by itself; a COPY backlog does not). One drain
+        message waits a venue and one drain claims at a time (dispatch/drain.py), so more
+        than one changes nothing now; kept as it was measured."""
         from dispatch.nudge import dispatch_nudge
 
         for _ in range(times):

@@ -1,7 +1,12 @@
 """A drain: claim a venue's queue, in order, at no more than its limit, for a few seconds,
 waking the session's holder after each claim. Celery's `dispatch.drain` task runs one per
-nudge; claims of one venue take turns (dispatch/claim.py), so a second drain of a busy venue
-waits its turn and finds the work already claimed.
+nudge (dispatch/nudge.py: at most one waits a venue).
+
+One drain of a venue runs at a time (dispatch_drain_turn): a drain message that finds one
+running leaves at once, marking the venue to be looked at again, so a backlogged venue holds
+one worker thread, however many nudges it gets, and the others are free for other venues.
+The drain that runs claims for DRAIN_BUDGET_SECONDS, then hands over to a fresh message at
+the back of the broker's queue.
 """
 
 import logging
@@ -9,16 +14,25 @@ import time
 from dataclasses import dataclass
 
 import redis
+from django.db import DatabaseError, connection
 
+from dispatch import sql
 from dispatch.claim import dispatch_claim
 from dispatch.limits import limiter_for, redis_client
-from dispatch.nudge import dispatch_nudge_forget
+from dispatch.nudge import (
+    dispatch_nudge,
+    dispatch_nudge_again_mark,
+    dispatch_nudge_again_take,
+    dispatch_nudge_forget,
+    dispatch_nudge_taken,
+)
 from venues.fix.wake import wake
 from venues.models import Venue
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 64
+DRAIN_BUDGET_SECONDS = 5.0
 
 
 def batch_size(limit: int) -> int:
@@ -33,7 +47,31 @@ class DrainResult:
     stopped: str  # "empty", "gated" (venue not logged on), "budget"
 
 
-def dispatch_drain(*, venue_code: str, budget_seconds: float = 5.0) -> DrainResult:
+def dispatch_drain_turn(*, venue_code: str) -> DrainResult | None:
+    """What a drain message does: drain the venue unless another drain of it is running
+    (None), then hand over to a fresh message if work may remain."""
+    dispatch_nudge_taken(venue_code=venue_code)  # from now on a nudge sends a new message
+    if not sql.try_lock_drain_turn(venue_code):
+        # The running drain takes the mark after it lets go of the turn. Marked, then tried
+        # again: if it let go in between (and so may have missed the mark), the turn is ours.
+        if not dispatch_nudge_again_mark(venue_code=venue_code) or \
+                not sql.try_lock_drain_turn(venue_code):
+            return None
+    try:
+        dispatch_nudge_again_take(venue_code=venue_code)  # this drain looks after the mark
+        result = dispatch_drain(venue_code=venue_code)
+    finally:
+        _let_go(venue_code)
+    # Work may remain: the budget ran out, or a drain came while this one ran (its work
+    # committed after this one last looked, perhaps). A gated venue waits for its logon.
+    again = dispatch_nudge_again_take(venue_code=venue_code)
+    if result.stopped == "budget" or (again and result.stopped != "gated"):
+        dispatch_nudge(venue_code=venue_code, coalesce=False)
+    return result
+
+
+def dispatch_drain(*, venue_code: str,
+                   budget_seconds: float = DRAIN_BUDGET_SECONDS) -> DrainResult:
     """Claim the venue's queue until it is empty, the venue is gated, or the budget ends."""
     limiter = limiter_for(venue_code)
     deadline = time.monotonic() + budget_seconds
@@ -63,6 +101,16 @@ def dispatch_drain(*, venue_code: str, budget_seconds: float = 5.0) -> DrainResu
             dispatch_nudge_forget(venue_code=venue_code)
             rechecked = True
     return DrainResult(claimed, "budget")
+
+
+def _let_go(venue_code: str) -> None:
+    try:
+        sql.unlock_drain_turn(venue_code)
+    except DatabaseError as exc:
+        # Closing the session lets go of the lock for certain (a connection kept open with
+        # it held would stop the venue's drains); what the drain raised matters more.
+        logger.warning("could not let go of %s's drain turn: %r", venue_code, exc)
+        connection.close()
 
 
 def _wake(venue_code: str) -> None:

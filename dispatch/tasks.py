@@ -1,16 +1,14 @@
 from celery import shared_task
 
-from dispatch.drain import dispatch_drain
-from dispatch.nudge import dispatch_nudge
+from dispatch.drain import dispatch_drain_turn
 from dispatch.sweeper import dispatch_sweep
 
 
 @shared_task(name="dispatch.drain", acks_late=True, ignore_result=True)
 def dispatch_drain_task(venue_code: str) -> None:
-    """Claim the venue's queue for a few seconds; hand over to a fresh task if work remains."""
-    result = dispatch_drain(venue_code=venue_code)
-    if result.stopped == "budget":
-        dispatch_nudge(venue_code=venue_code, coalesce=False)
+    """Claim the venue's queue for a few seconds, unless another drain of it is running;
+    hand over to a fresh task if work remains."""
+    dispatch_drain_turn(venue_code=venue_code)
 
 
 @shared_task(name="dispatch.sweep", acks_late=True, ignore_result=True)

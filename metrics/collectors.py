@@ -19,7 +19,7 @@ from dispatch.models import RequestKind
 from executions.market_prices import latest_marks
 from executions.models import QuarantineReason
 from executions.pnl import unrealized
-from metrics import selectors
+from metrics import intake, selectors
 from orders.models import OrderStatus
 from sessions.models import SessionState
 from venues.models import FixSessionState
@@ -40,25 +40,39 @@ class OmsCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        venues = selectors.venue_codes()
-        yield self._orders(venues)
+        limits = selectors.venue_limits()
+        venues = list(limits)
+        yield from self._orders(venues)
         yield self._queue_depth(venues)
+        yield self._send_limits(limits)
         yield from self._requests(venues)
         yield from self._sessions(venues)
-        yield from self._limiter(venues)
+        yield from self._redis(venues)
+        yield self._fills(venues)
         yield self._quarantined(venues)
         yield self._reconciled(venues)
         yield from self._positions()
 
-    def _orders(self, venues: list[str]) -> Metric:
+    def _orders(self, venues: list[str]) -> Iterator[Metric]:
         counts = selectors.orders_by_venue_and_status()
         family = GaugeMetricFamily(
             "oms_orders", "Orders by venue and status.", labels=["venue", "status"]
         )
+        # Orders are never deleted, so every status added up only grows: the intake rate
+        # per venue is rate() of it (a routed parent's children each count at their venue).
+        created = CounterMetricFamily(
+            "oms_orders_created",
+            "Orders created for the venue, ever (a routed parent's children each count at "
+            "their venue; the parent, which has none, is not counted).",
+            labels=["venue"],
+        )
         for venue in venues:
             for status in OrderStatus.values:
                 family.add_metric([venue, status], counts.get((venue, status), 0))
-        return family
+            created.add_metric(
+                [venue], sum(counts.get((venue, status), 0) for status in OrderStatus.values))
+        yield family
+        yield created
 
     def _queue_depth(self, venues: list[str]) -> Metric:
         depth = selectors.queue_depth_by_venue()
@@ -70,6 +84,16 @@ class OmsCollector(Collector):
         )
         for venue in venues:
             family.add_metric([venue], depth.get(venue, 0))
+        return family
+
+    def _send_limits(self, limits: dict[str, int]) -> Metric:
+        family = GaugeMetricFamily(
+            "oms_venue_send_limit",
+            "The venue's send limit: at most this many messages in any sliding second.",
+            labels=["venue"],
+        )
+        for venue, limit in limits.items():
+            family.add_metric([venue], limit)
         return family
 
     def _requests(self, venues: list[str]) -> Iterator[Metric]:
@@ -147,12 +171,12 @@ class OmsCollector(Collector):
             value=1 if selectors.trading_halted() else 0,
         )
 
-    def _limiter(self, venues: list[str]) -> Iterator[Metric]:
+    def _redis(self, venues: list[str]) -> Iterator[Metric]:
         try:
-            waits = selectors.limiter_waits_by_venue(venues)
+            counted = selectors.redis_counters(venues)
         except redis.RedisError as exc:
             # The database's metrics are still worth serving; this says what is missing.
-            logger.warning("/metrics could not read the limiter's counters: %s", exc)
+            logger.warning("/metrics could not read the counters kept in Redis: %s", exc)
             yield GaugeMetricFamily(
                 "oms_metrics_redis_up", "1 if /metrics could read Redis, else 0.", value=0
             )
@@ -171,12 +195,38 @@ class OmsCollector(Collector):
             labels=["venue"],
         )
         for venue in venues:
-            waited, waited_seconds = waits.get(venue, (0, 0.0))
+            waited, waited_seconds = counted.limiter_waits.get(venue, (0, 0.0))
             count.add_metric([venue], waited)
             seconds.add_metric([venue], waited_seconds)
         yield count
         yield seconds
+        yield self._intake(counted.intake)
 
+    def _intake(self, observed: dict[tuple[str, str], tuple[list[int], float]]) -> Metric:
+        family = HistogramMetricFamily(
+            "oms_intake_request_duration_seconds",
+            "POST /api/v1/orders and /api/v1/orders/batch, from the request reaching the web "
+            "process to its response, by endpoint and HTTP status (all web processes).",
+            labels=["endpoint", "status"],
+        )
+        bounds = [floatToGoString(bound) for bound in intake.BUCKETS_SECONDS] + ["+Inf"]
+        empty = ([0] * len(bounds), 0.0)
+        # The accepted series exist from the start, so rate() sees their first change.
+        for key in sorted({("orders", "201"), ("orders/batch", "200"), *observed}):
+            counts, total = observed.get(key, empty)
+            family.add_metric(list(key), buckets=list(zip(bounds, counts)), sum_value=total)
+        return family
+
+    def _fills(self, venues: list[str]) -> Metric:
+        counts = selectors.fills_by_venue()
+        family = CounterMetricFamily(
+            "oms_fills",
+            "Trades the venue reported, stored (booked, busted later or quarantined alike).",
+            labels=["venue"],
+        )
+        for venue in venues:
+            family.add_metric([venue], counts.get(venue, 0))
+        return family
 
     def _quarantined(self, venues: list[str]) -> Metric:
         counts = selectors.fills_quarantined_by_venue_and_reason()

@@ -18,6 +18,7 @@ from django.db.models import Count, Q, Sum
 from dispatch.limiter import wait_metric_keys
 from dispatch.models import RequestState, VenueRequest
 from executions.models import Fill, FillKind, Position
+from metrics import intake
 from orders.models import Order
 from sessions.selectors import trading_halt_get
 from venues.models import Venue
@@ -35,8 +36,9 @@ def _micros(seconds: float) -> int:
     return round(seconds * 1_000_000)
 
 
-def venue_codes() -> list[str]:
-    return list(Venue.objects.order_by("code").values_list("code", flat=True))
+def venue_limits() -> dict[str, int]:
+    """Every venue's send limit (messages a second), by code, in code order."""
+    return dict(Venue.objects.order_by("code").values_list("code", "throttle_per_second"))
 
 
 def orders_by_venue_and_status() -> dict[tuple[str, str], int]:
@@ -137,22 +139,42 @@ def trading_halted() -> bool:
     return trading_halt_get().halted
 
 
-def limiter_waits_by_venue(venues: list[str]) -> dict[str, tuple[int, float]]:
-    """(acquires that had to wait, seconds waited) per venue, as dispatch/limiter.py counts
-    them in Redis. Raises redis.RedisError when Redis cannot be read."""
-    if not venues:
-        return {}
+@dataclass(frozen=True)
+class RedisCounters:
+    # (acquires that had to wait, seconds waited) per venue, as dispatch/limiter.py counts them
+    limiter_waits: dict[str, tuple[int, float]]
+    # per (endpoint, status): cumulative bucket counts and the sum (metrics/intake.py)
+    intake: dict[tuple[str, str], tuple[list[int], float]]
+
+
+def redis_counters(venues: list[str]) -> RedisCounters:
+    """What is counted in Redis, in one round trip. Raises redis.RedisError when Redis
+    cannot be read."""
     keys = [key for venue in venues for key in wait_metric_keys(venue)]
     # One connection per scrape (every 15 s or so), closed after; short timeouts so a slow
     # Redis cannot hold the scrape past Prometheus's own timeout.
     with redis.Redis.from_url(
         settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
     ) as client:
-        values = client.mget(keys)
-    return {
+        pipe = client.pipeline(transaction=False)
+        if keys:
+            pipe.mget(keys)
+        pipe.hgetall(intake.KEY)
+        replies = pipe.execute()
+    values = replies[0] if keys else []
+    waits = {
         venue: (int(values[2 * i] or 0), float(values[2 * i + 1] or 0))
         for i, venue in enumerate(venues)
     }
+    return RedisCounters(limiter_waits=waits, intake=intake.intake_histogram(replies[-1]))
+
+
+def fills_by_venue() -> dict[str, int]:
+    """Trades stored from each venue, ever: booked, busted later or quarantined alike (fills
+    are never deleted, so this only grows: a counter). A scan of the fill table, like
+    request_stats' of the requests."""
+    rows = Fill.objects.order_by().values_list("venue_id").annotate(n=Count("*"))
+    return dict(rows)
 
 
 def fills_quarantined_by_venue_and_reason() -> dict[tuple[str, str], int]:

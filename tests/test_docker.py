@@ -158,3 +158,78 @@ def test_compose_serves_the_three_demo_venues_as_oms_run_does(compose, services)
     assert _default(app["OMS_DEMO_VENUES"]) == demo_venues.oms_demo_venues()
     assert _default(exchange["EXCHANGE_VENUES"]).split(",") == list(demo_venues.DEMO_VENUES)
     assert _default(exchange["EXCHANGE_VENUE_CONFIG"]) == demo_venues.exchange_venue_config()
+
+
+# --- monitoring: Prometheus and Grafana -----------------------------------------------------
+
+GRAFANA = REPO / "monitoring" / "grafana"
+
+
+def bind_mounts(service: dict) -> dict[str, Path]:
+    """A service's bind mounts of repository paths: {target in the container: source here}."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("./"):
+            found[target] = REPO / source
+    return found
+
+
+def test_grafana_and_prometheus_are_the_monitoring_profile(services):
+    monitoring = {name for name, service in services.items()
+                  if "monitoring" in service.get("profiles", [])}
+    assert monitoring == {"prometheus", "grafana"}
+    # Everything else starts without the profile; the two only with it.
+    assert all(not service.get("profiles") for name, service in services.items()
+               if name not in monitoring)
+    grafana = services["grafana"]
+    image, _, tag = grafana["image"].partition(":")
+    assert image == "grafana/grafana" and tag and tag != "latest"
+    assert grafana["ports"] == ["127.0.0.1:3000:3000"]
+    assert "prometheus" in grafana["depends_on"]
+
+
+@pytest.mark.parametrize("name", ["prometheus", "grafana"])
+def test_monitoring_mounts_are_files_in_the_repository(services, name):
+    mounts = bind_mounts(services[name])
+    assert mounts
+    for source in mounts.values():
+        assert source.exists(), f"{name} mounts {source}, which is not in the repository"
+    assert all(volume.endswith(":ro") for volume in services[name]["volumes"]
+               if volume.startswith("./"))
+
+
+def test_grafana_provisions_the_prometheus_service_and_the_dashboard(services):
+    grafana = services["grafana"]
+    mounts = bind_mounts(grafana)
+    for kind in ("datasources", "dashboards"):
+        assert mounts[f"/etc/grafana/provisioning/{kind}"] == GRAFANA / "provisioning" / kind
+    source = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml")
+                            .read_text())["datasources"]
+    assert [(s["type"], s["url"]) for s in source] == [
+        ("prometheus", "http://prometheus:9090")]
+    assert "127.0.0.1:9090:9090" in services["prometheus"]["ports"]  # the port it listens on
+    provider = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "oms.yml")
+                              .read_text())["providers"][0]
+    dashboards = provider["options"]["path"]
+    assert mounts[dashboards] == GRAFANA / "dashboards"
+    assert list((GRAFANA / "dashboards").glob("*.json"))
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(dashboards + "/")
+    assert (GRAFANA / "dashboards" / home.removeprefix(dashboards + "/")).is_file()
+
+
+def test_grafana_has_no_default_password_and_lets_anonymous_users_only_view(services):
+    grafana = services["grafana"]
+    environment = grafana["environment"]
+    assert environment["GF_SECURITY_ADMIN_PASSWORD"] == "${GRAFANA_ADMIN_PASSWORD:-}"
+    assert (environment["GF_AUTH_ANONYMOUS_ENABLED"], environment["GF_AUTH_ANONYMOUS_ORG_ROLE"]) \
+        == ("true", "Viewer")
+    assert environment["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    # Unset, the entrypoint makes a random password (never Grafana's default "admin").
+    script = grafana["entrypoint"][-1]
+    assert "/dev/urandom" in script and script.rstrip().endswith("exec /run.sh")
+    # Every $ in it is the shell's ($$ in compose); a single one compose would fill in itself.
+    assert "$" not in script.replace("$$", "")
+    # Its database is in memory, so that password applies at every start.
+    assert grafana["tmpfs"] == ["/var/lib/grafana"]

@@ -38,7 +38,7 @@ def _backlog(suite, count: int, senders: int) -> list[int]:
     suite.clean()
     since_id = db.max_request_id()
     db.copy_backlog(count, prefix=f"lat{senders}")
-    suite.stack.nudge(senders)  # one drain task per nudge, and the drains they fan out to
+    suite.stack.nudge(senders)  # one drain claims at a time now, whatever `senders` says
     wait_for(lambda: db.answered() >= count, timeout=60)
     micros = db.latency_micros(since_id)
     suite.clean()

@@ -50,7 +50,9 @@ def test_metrics_is_prometheus_text_format(client):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     body = response.content.decode()
-    for family in ("oms_orders gauge", "oms_venue_queue_depth gauge",
+    for family in ("oms_orders gauge", "oms_orders_created_total counter",
+                   "oms_venue_queue_depth gauge", "oms_venue_send_limit gauge",
+                   "oms_intake_request_duration_seconds histogram", "oms_fills_total counter",
                    "oms_venue_requests_sent_total counter",
                    "oms_venue_request_latency_seconds histogram",
                    "oms_venue_session_state gauge", "oms_venue_session_desired gauge",
@@ -94,7 +96,10 @@ def test_orders_queue_depth_and_sends_are_the_databases_numbers(
         **{status: 0 for status in OrderStatus.values},
         "NEW": 1, "PENDING_REPLACE": 1, "CANCELED": 2, "QUEUED": 1,
     }
+    # Every order ever, whatever became of it: what rate() turns into the intake rate.
+    assert series(samples, "oms_orders_created_total") == {"XMOCK": 5}
     assert series(samples, "oms_venue_queue_depth") == {"XMOCK": 2}
+    assert series(samples, "oms_venue_send_limit") == {"XMOCK": 100}
     assert series(samples, "oms_venue_requests_sent_total", venue="XMOCK") == {
         "NEW": 3, "MODIFY": 0, "CANCEL": 1, "STATUS": 0,
     }
@@ -278,6 +283,7 @@ def test_positions_are_series_per_account_and_symbol_within_a_bound(
     assert series(samples, "oms_fills_quarantined_total", venue="XMOCK") == {
         "OVERFILL": 0.0, "NOT_LIVE": 0.0, "COUNTED": 0.0}
     assert series(samples, "oms_fills_reconciled_total") == {"XMOCK": 0.0}
+    assert series(samples, "oms_fills_total") == {"XMOCK": 2.0}
 
     settings.OMS_METRICS_POSITION_SERIES = 1  # the most recently moved only
     samples = scrape()
