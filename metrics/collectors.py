@@ -20,6 +20,7 @@ from executions.market_prices import latest_marks
 from executions.models import QuarantineReason
 from executions.pnl import unrealized
 from metrics import selectors
+from metrics.sql import one_snapshot
 from orders.models import OrderStatus
 from sessions.models import SessionState
 from venues.models import FixSessionState
@@ -40,15 +41,21 @@ class OmsCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        venues = selectors.venue_codes()
-        yield self._orders(venues)
-        yield self._queue_depth(venues)
-        yield from self._requests(venues)
-        yield from self._sessions(venues)
-        yield from self._limiter(venues)
-        yield self._quarantined(venues)
-        yield self._reconciled(venues)
-        yield from self._positions()
+        # Every family from one snapshot of the database (metrics/sql.py): a counter is a
+        # tally plus the rows not yet in it, read by two queries.
+        with one_snapshot():
+            venues = selectors.venue_codes()
+            families = [
+                self._orders(venues),
+                self._queue_depth(venues),
+                *self._requests(venues),
+                *self._sessions(venues),
+                *self._limiter(venues),
+                self._quarantined(venues),
+                self._reconciled(venues),
+                *self._positions(),
+            ]
+        yield from families
 
     def _orders(self, venues: list[str]) -> Metric:
         counts = selectors.orders_by_venue_and_status()

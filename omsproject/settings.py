@@ -134,6 +134,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions.reconcile", "schedule": 1.0, "options": {"expires": 5}
     },
     "dispatch-sweep": {"task": "dispatch.sweep", "schedule": 2.0, "options": {"expires": 10}},
+    # Done orders and requests folded into /metrics' tallies (orders/tally.py,
+    # dispatch/tally.py): a scrape then reads only what is open or done since.
+    "orders-tally": {"task": "orders.tally", "schedule": 5.0, "options": {"expires": 10}},
+    "dispatch-tally": {"task": "dispatch.tally", "schedule": 5.0, "options": {"expires": 10}},
 }
 CELERY_TASK_ROUTES = {"dispatch.drain": {"queue": "dispatch"}}
 
