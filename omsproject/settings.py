@@ -264,6 +264,10 @@ OMS_FIX_LOG_EVENTS = env.bool("OMS_FIX_LOG_EVENTS", default=False)
 # venue is asked (35=H). Also how long a claim's rate-limit slot stays valid, plus 1 s.
 OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS = env.float("OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS",
                                                 default=5.0)
+# GET /api/v1/stats/latency: each venue and kind's figures over at most this many of its
+# latest answers (read backwards from the newest on an index: the same cost however long
+# the history).
+OMS_LATENCY_STATS_SAMPLE = env.int("OMS_LATENCY_STATS_SAMPLE", default=10_000)
 # The send limiter's window is 1 s plus this, for clocks that tick at slightly different
 # rates (the venue's and Redis's); exactness itself comes from dispatch/limiter.py's design.
 OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=2)
