@@ -294,6 +294,26 @@ OMS_MARKET_DATA_DEPTH = env.int("OMS_MARKET_DATA_DEPTH", default=5)
 # A quote older than this (by the venue's SendingTime) is served with `stale: true`.
 OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
 
+# --- Growth and retention (orders/services/retention.py; README "Growth and retention") ----
+# History older than this many days is removed: done orders (a routed parent only with all
+# its children) with their audit events, venue requests, execution reports and fills (their
+# positions keep their figures), session and kill-switch history, venue messages that
+# matched nothing. 0 or empty: everything is kept forever.
+OMS_RETENTION_DAYS = int(env.str("OMS_RETENTION_DAYS", default="90").strip() or 0)
+# Order families (or rows of the other history) per batch, each batch one short
+# transaction; and batches per run, per kind of history: a run's work is bounded.
+OMS_RETENTION_BATCH = env.int("OMS_RETENTION_BATCH", default=500)
+OMS_RETENTION_MAX_BATCHES = env.int("OMS_RETENTION_MAX_BATCHES", default=20)
+# Beat runs retention this often (each run at most OMS_RETENTION_MAX_BATCHES batches).
+OMS_RETENTION_EVERY_SECONDS = env.float("OMS_RETENTION_EVERY_SECONDS", default=60.0)
+# Set: each row is appended as a JSON line to <dir>/<table>/<UTC date>.jsonl (fsynced)
+# before the batch that removes it commits. Empty: rows are dropped.
+OMS_RETENTION_ARCHIVE_DIR = env.str("OMS_RETENTION_ARCHIVE_DIR", default="")
+CELERY_BEAT_SCHEDULE["history-retention"] = {
+    "task": "orders.retention", "schedule": OMS_RETENTION_EVERY_SECONDS,
+    "options": {"expires": OMS_RETENTION_EVERY_SECONDS},
+}
+
 # --- Live event stream (orders/live/) ---------------------------------------------------------
 # The ASGI process (`live` in the Procfile) serves GET /api/v1/events on this port.
 OMS_LIVE_PORT = env.int("OMS_LIVE_PORT", default=8001)
