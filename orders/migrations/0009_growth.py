@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='order',
-            index=models.Index(condition=models.Q(models.Q(('tallied_status', models.F('status')), _negated=True), ('venue__isnull', False)), fields=['venue', 'status'], name='order_untallied'),
+            index=models.Index(condition=models.Q(('tallied_status', ''), ('venue__isnull', False)), fields=['venue', 'status'], name='order_untallied'),
         ),
         migrations.AddField(
             model_name='ordertally',
