@@ -96,3 +96,18 @@ def test_each_tally_run_is_bounded(trader, in_process_venue):
     assert orders_tally() == 0
     assert requests_tally(batch=1, max_batches=3) == 3
     assert order_counts() == the_orders_there_are()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scrape_outside_a_transaction_reads_one_snapshot(scrape):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        scrape()
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    first = next(i for i, sql in enumerate(statements) if "SET TRANSACTION" in sql)
+    assert "REPEATABLE READ" in statements[first]
+    assert any("orders_ordertally" in sql for sql in statements[first:])
+    assert not connection.in_atomic_block
