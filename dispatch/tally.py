@@ -71,7 +71,7 @@ def request_counts() -> dict[tuple[str, str], RequestCounts]:
     return dict(counts)
 
 
-def requests_tally(*, batch: int = BATCH, max_batches: int = 10) -> int:
+def requests_tally(*, batch: int = BATCH, max_batches: int = 25) -> int:
     """Fold done requests into the tally, `batch` at a time, each batch its own short
     transaction; at most `max_batches` per run (the next run goes on). Returns how many."""
     folded = 0

@@ -36,7 +36,7 @@ def order_counts() -> Counter:
     return counts
 
 
-def orders_tally(*, batch: int = BATCH, max_batches: int = 10) -> int:
+def orders_tally(*, batch: int = BATCH, max_batches: int = 25) -> int:
     """Fold done orders into the tally, `batch` at a time, each batch its own transaction;
     at most `max_batches` per run. Returns how many."""
     folded = 0
