@@ -25,6 +25,11 @@ class Db:
         self.models = {"order": Order, "event": OrderEvent, "request": VenueRequest}
         self.t = {k: m._meta.db_table for k, m in self.models.items()}
         self.t["report"] = ExecutionReport._meta.db_table
+        from dispatch.models import RequestTally
+        from orders.models import OrderTally
+
+        # /metrics' tallies of what the order tables held (orders/tally.py): emptied with them.
+        self.t["tallies"] = f"{OrderTally._meta.db_table}, {RequestTally._meta.db_table}"
 
     def scalar(self, sql: str, params=()):
         return self.conn.execute(sql, params).fetchone()[0]
@@ -72,7 +77,7 @@ class Db:
                 self.conn.execute("SET lock_timeout = '5s'")
                 self.conn.execute(
                     f"TRUNCATE {self.t['report']}, {self.t['request']}, {self.t['event']}, "
-                    f"{self.t['order']} CASCADE")
+                    f"{self.t['order']}, {self.t['tallies']} CASCADE")
                 return
             except (psycopg.errors.DeadlockDetected, psycopg.errors.LockNotAvailable):
                 time.sleep(0.5 + attempt * 0.2)

@@ -71,6 +71,9 @@ class VenueRequest(models.Model):
     # Written to the socket -> the venue's first answer to it read, on the session holder's
     # monotonic clock, in microseconds.
     latency_micros = models.BigIntegerField(null=True, blank=True)
+    # Done (answered or withdrawn) and folded into RequestTally by dispatch/tally.py: /metrics
+    # counts it there from now on, and retention may remove it.
+    tallied = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["id"]
@@ -97,6 +100,12 @@ class VenueRequest(models.Model):
             # The venue's latest claim, asked when Redis lost the limiter's log
             # (dispatch/limiter.py): one index lookup however long the history.
             models.Index(fields=["venue", "claimed_at"], name="venuerequest_last_claim"),
+            # What /metrics counts row by row: requests not yet folded into RequestTally (the
+            # open ones and those done since the last tally). Measured on a million
+            # requests (tests/test_query_plans.py): the scrape's GROUP BY read all of them
+            # before; now it reads the few in this index, and the tally's rows.
+            models.Index(fields=["venue", "kind"], condition=models.Q(tallied=False),
+                         name="venuerequest_untallied"),
         ]
 
     def __str__(self) -> str:
@@ -119,6 +128,34 @@ class UnmatchedResponse(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # Retention's selection, oldest first, of what is past the retention: the scan
+            # stops at the first row that is not.
+            models.Index(fields=["received_at"], name="unmatchedresponse_received"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.venue_id} {self.request_id or '?'}: {self.why}"
+
+
+class RequestTally(models.Model):
+    """/metrics' counters of done requests, per venue and kind: what dispatch/tally.py has
+    folded in (each request once, in the transaction that marks it `tallied`). A scrape adds
+    the requests not yet folded in, so it never reads the history, and the counters do not
+    fall when retention removes old requests."""
+
+    venue = models.ForeignKey("venues.Venue", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=6, choices=RequestKind.choices)
+    sent = models.BigIntegerField(default=0)  # with sent_at: written at least once
+    answered = models.BigIntegerField(default=0)  # with a measured round trip
+    latency_sum_micros = models.BigIntegerField(default=0)
+    # {"<upper bound, microseconds>": answered requests at or under it}: cumulative, as
+    # Prometheus's buckets are (dispatch/tally.py, LATENCY_BUCKETS_SECONDS).
+    buckets = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["venue", "kind"],
+                                               name="requesttally_unique_venue_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.venue_id} {self.kind}: {self.sent} sent, {self.answered} answered"

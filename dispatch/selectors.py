@@ -1,30 +1,41 @@
 import statistics
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count
 
 from dispatch import sql
 from dispatch.models import RequestKind, RequestState, VenueRequest
+from venues.models import Venue
 
 
-def latency_stats() -> list[dict]:
-    """Round-trip latency of answered requests per venue and kind, in microseconds."""
+def latency_stats(*, sample: int | None = None) -> list[dict]:
+    """Round-trip latency per venue and kind, in microseconds, over the `sample`
+    (OMS_LATENCY_STATS_SAMPLE) latest answers of each with a measured round trip: the
+    latency as it is now, read in a bounded time however long the history."""
+    sample = sample or settings.OMS_LATENCY_STATS_SAMPLE
     if connection.vendor == "postgresql":
-        return [_row(*row) for row in sql.latency_percentiles()]
-    return _latency_stats_python()
+        return [_row(*row) for row in sql.latency_percentiles(sample)]
+    return _latency_stats_python(sample)
 
 
-def _latency_stats_python() -> list[dict]:
+def _latency_stats_python(sample: int) -> list[dict]:
     # SQLite has no percentile aggregate; the demo database is small enough to do it here.
-    groups: dict[tuple[str, str], list[int]] = {}
-    answered = VenueRequest.objects.filter(latency_micros__isnull=False)
-    for venue, kind, micros in answered.values_list("venue_id", "kind", "latency_micros"):
-        groups.setdefault((venue, kind), []).append(micros)
-    return [
-        _row(venue, kind, len(values), statistics.fmean(values), *_percentiles(values),
-             max(values))
-        for (venue, kind), values in sorted(groups.items())
-    ]
+    rows = []
+    for venue in Venue.objects.order_by("code").values_list("code", flat=True):
+        for kind in sorted(RequestKind.values):
+            latest = list(
+                VenueRequest.objects.filter(venue_id=venue, kind=kind,
+                                            responded_at__isnull=False,
+                                            latency_micros__isnull=False)
+                .order_by("-responded_at").values_list("latency_micros", "responded_at")
+                [:sample])
+            if not latest:
+                continue
+            values = [micros for micros, _ in latest]
+            rows.append(_row(venue, kind, len(values), statistics.fmean(values),
+                             *_percentiles(values), max(values), latest[-1][1], latest[0][1]))
+    return rows
 
 
 def _percentiles(values: list[int]) -> tuple[float, float, float]:
@@ -35,11 +46,11 @@ def _percentiles(values: list[int]) -> tuple[float, float, float]:
     return cuts[49], cuts[89], cuts[98]
 
 
-def _row(venue, kind, count, mean, p50, p90, p99, maximum) -> dict:
+def _row(venue, kind, count, mean, p50, p90, p99, maximum, first, last) -> dict:
     return {
         "venue": venue, "kind": kind, "count": count, "meanMicros": float(mean),
         "p50Micros": float(p50), "p90Micros": float(p90), "p99Micros": float(p99),
-        "maxMicros": int(maximum),
+        "maxMicros": int(maximum), "firstAnsweredAt": first, "lastAnsweredAt": last,
     }
 
 

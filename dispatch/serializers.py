@@ -32,3 +32,7 @@ class LatencyStatsOutput(serializers.Serializer):
     p90Micros = serializers.FloatField()
     p99Micros = serializers.FloatField()
     maxMicros = serializers.IntegerField()
+    firstAnsweredAt = serializers.DateTimeField(
+        help_text="When the oldest answer in the sample was read.")
+    lastAnsweredAt = serializers.DateTimeField(
+        help_text="When the newest answer in the sample was read.")

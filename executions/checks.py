@@ -9,20 +9,21 @@ tests after traffic, by the system tests after faults, by an operator at a shell
    a routed order (a parent) has no fills of its own: its cumQty is the sum of its
    children's, its avgPx their fills' weighted mean, and at most its quantity;
 2. every position equals its applied fills replayed in booking order (net quantity,
-   average cost, realized P&L, fees: executions/pnl.py), and every account and symbol
-   with applied fills has its position.
+   average cost, realized P&L, fees: executions/pnl.py), starting from the figures
+   retention carried forward for the fills it folded in (executions/services/carry.py),
+   and every account and symbol with applied fills has its position.
 
 Orders are read through the Fill model's foreign key, so this app does not import the
 orders app above it.
 """
 
-from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import DecimalField, F, Q, Sum
 
 from executions import pnl
 from executions.models import Fill, FillState, Position
+from executions.services.positions import carried_book
 from omsproject.decimals import MONEY_DIGITS
 
 _APPLIED = Q(fills__state=FillState.APPLIED)
@@ -86,18 +87,23 @@ def parent_problems() -> list[str]:
 
 
 def position_problems() -> list[str]:
-    books: dict[tuple[str, str], pnl.Book] = defaultdict(pnl.Book)
+    positions = {(p.account_id, p.symbol): p for p in Position.objects.order_by("id")}
+    books: dict[tuple[str, str], pnl.Book] = {
+        key: carried_book(position) for key, position in positions.items()}
     fills = (Fill.objects.filter(state=FillState.APPLIED)
              .order_by("account_id", "symbol", "id")
-             .values_list("account_id", "symbol", "side", "last_quantity", "last_price", "fee"))
-    for account, symbol, side, quantity, price, fee in fills.iterator():
+             .values_list("id", "account_id", "symbol", "side", "last_quantity", "last_price",
+                          "fee"))
+    for pk, account, symbol, side, quantity, price, fee in fills.iterator():
         key = (account, symbol)
-        books[key] = pnl.step(books[key], quantity=pnl.signed(side, quantity), price=price,
-                              fee=fee)
+        position = positions.get(key)
+        if position is not None and pk <= position.carried_through:
+            continue  # in its carried figures
+        books[key] = pnl.step(books.get(key, pnl.Book()), quantity=pnl.signed(side, quantity),
+                              price=price, fee=fee)
     problems = []
     seen = set()
-    for position in Position.objects.order_by("id").iterator():
-        key = (position.account_id, position.symbol)
+    for key, position in positions.items():
         seen.add(key)
         expected = books.get(key, pnl.Book())
         held = (position.net_quantity, position.average_cost, position.realized_pnl,

@@ -11,7 +11,9 @@ average cost), against the latest market price (executions/market_prices.py).
 
 Arithmetic is in omsproject.decimals.EXACT: given the 8-place average cost, realized P&L is
 exact (14 places). A position's figures are a function of its fills in the order they were
-booked (`replay`), so a bust or a correction rebuilds them from the fills as they now stand.
+booked (`replay`), so a bust or a correction rebuilds them from the fills as they now stand;
+once retention has folded a position's old fills into carried figures, from those figures
+and the fills after them (executions/services/carry.py).
 """
 
 from collections.abc import Iterable
@@ -57,9 +59,11 @@ def step(book: Book, *, quantity: Decimal, price: Decimal, fee: Decimal | None =
         return Book(net=after, average_cost=average, realized=realized, fees=fees)
 
 
-def replay(trades: Iterable[tuple[str, Decimal, Decimal, Decimal | None]]) -> Book:
-    """The book from (side, quantity, price, fee) trades, in the order they were booked."""
-    book = Book()
+def replay(trades: Iterable[tuple[str, Decimal, Decimal, Decimal | None]],
+           start: Book | None = None) -> Book:
+    """The book from (side, quantity, price, fee) trades, in the order they were booked,
+    after `start` (the figures carried forward from trades before them; none: flat)."""
+    book = start or Book()
     for side, quantity, price, fee in trades:
         book = step(book, quantity=signed(side, quantity), price=price, fee=fee)
     return book

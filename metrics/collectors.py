@@ -20,6 +20,7 @@ from executions.market_prices import latest_marks
 from executions.models import QuarantineReason
 from executions.pnl import unrealized
 from metrics import intake, selectors
+from metrics.sql import one_snapshot
 from orders.models import OrderStatus
 from sessions.models import SessionState
 from venues.models import FixSessionState
@@ -40,39 +41,33 @@ class OmsCollector(Collector):
         return []
 
     def collect(self) -> Iterator[Metric]:
-        limits = selectors.venue_limits()
-        venues = list(limits)
-        yield from self._orders(venues)
-        yield self._queue_depth(venues)
-        yield self._send_limits(limits)
-        yield from self._requests(venues)
-        yield from self._sessions(venues)
-        yield from self._redis(venues)
-        yield self._fills(venues)
-        yield self._quarantined(venues)
-        yield self._reconciled(venues)
-        yield from self._positions()
+        # Every family from one snapshot of the database (metrics/sql.py): a counter is a
+        # tally plus the rows not yet in it, read by two queries.
+        with one_snapshot():
+            limits = selectors.venue_limits()
+            venues = list(limits)
+            families = [
+                self._orders(venues),
+                self._queue_depth(venues),
+                self._send_limits(limits),
+                *self._requests(venues),
+                *self._sessions(venues),
+                *self._redis(venues),
+                self._quarantined(venues),
+                self._reconciled(venues),
+                *self._positions(),
+            ]
+        yield from families
 
-    def _orders(self, venues: list[str]) -> Iterator[Metric]:
+    def _orders(self, venues: list[str]) -> Metric:
         counts = selectors.orders_by_venue_and_status()
         family = GaugeMetricFamily(
             "oms_orders", "Orders by venue and status.", labels=["venue", "status"]
         )
-        # Orders are never deleted, so every status added up only grows: the intake rate
-        # per venue is rate() of it (a routed parent's children each count at their venue).
-        created = CounterMetricFamily(
-            "oms_orders_created",
-            "Orders created for the venue, ever (a routed parent's children each count at "
-            "their venue; the parent, which has none, is not counted).",
-            labels=["venue"],
-        )
         for venue in venues:
             for status in OrderStatus.values:
                 family.add_metric([venue, status], counts.get((venue, status), 0))
-            created.add_metric(
-                [venue], sum(counts.get((venue, status), 0) for status in OrderStatus.values))
-        yield family
-        yield created
+        return family
 
     def _queue_depth(self, venues: list[str]) -> Metric:
         depth = selectors.queue_depth_by_venue()
@@ -201,6 +196,7 @@ class OmsCollector(Collector):
         yield count
         yield seconds
         yield self._intake(counted.intake)
+        yield self._fills(venues, counted.fills)
 
     def _intake(self, observed: dict[tuple[str, str], tuple[list[int], float]]) -> Metric:
         family = HistogramMetricFamily(
@@ -217,11 +213,11 @@ class OmsCollector(Collector):
             family.add_metric(list(key), buckets=list(zip(bounds, counts)), sum_value=total)
         return family
 
-    def _fills(self, venues: list[str]) -> Metric:
-        counts = selectors.fills_by_venue()
+    def _fills(self, venues: list[str], counts: dict[str, int]) -> Metric:
         family = CounterMetricFamily(
             "oms_fills",
-            "Trades the venue reported, stored (booked, busted later or quarantined alike).",
+            "Trades the venue reported, stored (booked, busted later or quarantined alike), "
+            "counted in Redis since it started.",
             labels=["venue"],
         )
         for venue in venues:

@@ -6,6 +6,10 @@ holds the limiter's shared state, so a scrape asks them: a handful of GROUP BY q
 of which brings rows into Python. Each query is ORM conditional aggregation, which Django
 renders as `count(...) FILTER (WHERE ...)` on PostgreSQL and on SQLite alike, so the
 embedded single-machine set-up serves the same metrics.
+
+None reads the history: what only grows (done orders, done requests, fills quarantined or
+reconciled) is a small tally plus the rows not yet in it, read through partial indexes, in
+one snapshot (metrics/sql.py). tests/test_query_plans.py pins each plan on a million rows.
 """
 
 from dataclasses import dataclass
@@ -13,27 +17,20 @@ from datetime import datetime
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 
+from dispatch import tally
 from dispatch.limiter import wait_metric_keys
 from dispatch.models import RequestState, VenueRequest
-from executions.models import Fill, FillKind, Position
+from executions import fill_counter
+from executions.models import Position
+from executions.selectors import fill_counts
 from metrics import intake
-from orders.models import Order
+from orders.tally import order_counts
 from sessions.selectors import trading_halt_get
 from venues.models import Venue
 
-# Upper bounds in seconds. The venue's answer is a few ms on the loopback mock exchange; the
-# design targets an ACK under 50 ms and p99 under 250 ms end to end; a request still
-# unanswered after OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS (5 s by default) gets the venue asked
-# about it (dispatch/sweeper.py), and its answer, when it comes, is still measured.
-LATENCY_BUCKETS_SECONDS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-)
-
-
-def _micros(seconds: float) -> int:
-    return round(seconds * 1_000_000)
+LATENCY_BUCKETS_SECONDS = tally.LATENCY_BUCKETS_SECONDS
 
 
 def venue_limits() -> dict[str, int]:
@@ -42,9 +39,8 @@ def venue_limits() -> dict[str, int]:
 
 
 def orders_by_venue_and_status() -> dict[tuple[str, str], int]:
-    # count(*) over (venue, status) only: the order_venue_status index answers it alone.
-    rows = Order.objects.order_by().values_list("venue_id", "status").annotate(n=Count("*"))
-    return {(venue, status): n for venue, status, n in rows}
+    # The tally of done orders plus the orders not in it (orders/tally.py): never the history.
+    return dict(order_counts())
 
 
 def queue_depth_by_venue() -> dict[str, int]:
@@ -72,35 +68,14 @@ class RequestStats:
 
 
 def request_stats() -> list[RequestStats]:
-    """Sends and the latency histogram per venue and kind, in one pass over the requests.
-
-    No index covers sent_at or latency_micros, so this is the scrape's one full scan;
-    doing both in the same GROUP BY keeps it to one.
-    """
-    bucket_counts = {
-        f"le_{index}": Count("id", filter=Q(latency_micros__lte=_micros(bound)))
-        for index, bound in enumerate(LATENCY_BUCKETS_SECONDS)
-    }
-    rows = (
-        VenueRequest.objects.order_by()
-        .values("venue_id", "kind")
-        .annotate(
-            sent=Count("id", filter=Q(sent_at__isnull=False)),
-            answered=Count("latency_micros"),
-            latency_sum=Sum("latency_micros"),
-            **bucket_counts,
-        )
-    )
+    """Sends and the latency histogram per venue and kind: the tally of done requests plus
+    the requests not yet in it (dispatch/tally.py), so the history is never read and the
+    counters never fall when retention removes old requests."""
     return [
-        RequestStats(
-            venue=row["venue_id"],
-            kind=row["kind"],
-            sent=row["sent"],
-            answered=row["answered"],
-            latency_sum_micros=int(row["latency_sum"] or 0),
-            buckets=tuple(row[name] for name in bucket_counts),
-        )
-        for row in rows
+        RequestStats(venue=venue, kind=kind, sent=counts.sent, answered=counts.answered,
+                     latency_sum_micros=counts.latency_sum_micros,
+                     buckets=tuple(counts.buckets))
+        for (venue, kind), counts in sorted(tally.request_counts().items())
     ]
 
 
@@ -145,6 +120,7 @@ class RedisCounters:
     limiter_waits: dict[str, tuple[int, float]]
     # per (endpoint, status): cumulative bucket counts and the sum (metrics/intake.py)
     intake: dict[tuple[str, str], tuple[list[int], float]]
+    fills: dict[str, int]  # trades stored per venue (executions/fill_counter.py)
 
 
 def redis_counters(venues: list[str]) -> RedisCounters:
@@ -160,38 +136,28 @@ def redis_counters(venues: list[str]) -> RedisCounters:
         if keys:
             pipe.mget(keys)
         pipe.hgetall(intake.KEY)
+        pipe.hgetall(fill_counter.KEY)
         replies = pipe.execute()
     values = replies[0] if keys else []
     waits = {
         venue: (int(values[2 * i] or 0), float(values[2 * i + 1] or 0))
         for i, venue in enumerate(venues)
     }
-    return RedisCounters(limiter_waits=waits, intake=intake.intake_histogram(replies[-1]))
-
-
-def fills_by_venue() -> dict[str, int]:
-    """Trades stored from each venue, ever: booked, busted later or quarantined alike (fills
-    are never deleted, so this only grows: a counter). A scan of the fill table, like
-    request_stats' of the requests."""
-    rows = Fill.objects.order_by().values_list("venue_id").annotate(n=Count("*"))
-    return dict(rows)
+    return RedisCounters(limiter_waits=waits, intake=intake.intake_histogram(replies[-2]),
+                         fills=fill_counter.fills_counted(replies[-1]))
 
 
 def fills_quarantined_by_venue_and_reason() -> dict[tuple[str, str], int]:
-    """Trades quarantined, ever (a fill's reason never changes, and fills are never
-    deleted, so this only grows: a counter). Served by no index: quarantines are rare, and
-    the partial scan is over fills with a reason."""
-    rows = (Fill.objects.exclude(quarantine_reason="").order_by()
-            .values_list("venue_id", "quarantine_reason").annotate(n=Count("*")))
-    return {(venue, reason): n for venue, reason, n in rows}
+    """Trades quarantined, ever (a fill's reason never changes; those retention removed are
+    counted in executions' FillTally): a counter."""
+    return {(venue, name.split(":", 1)[1]): n for (venue, name), n in fill_counts().items()
+            if name.startswith("quarantined:")}
 
 
 def fills_reconciled_by_venue() -> dict[str, int]:
     """Orders whose venue reported more filled than the trades it reported to us (one
     RECONCILED fill each, kept, busted when no longer needed): only grows."""
-    rows = (Fill.objects.filter(kind=FillKind.RECONCILED).order_by()
-            .values_list("venue_id").annotate(n=Count("*")))
-    return dict(rows)
+    return {venue: n for (venue, name), n in fill_counts().items() if name == "reconciled"}
 
 
 def positions_for_metrics(*, limit: int) -> tuple[list[Position], int]:

@@ -136,6 +136,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sessions.reconcile", "schedule": 1.0, "options": {"expires": 5}
     },
     "dispatch-sweep": {"task": "dispatch.sweep", "schedule": 2.0, "options": {"expires": 10}},
+    # Done orders and requests folded into /metrics' tallies (orders/tally.py,
+    # dispatch/tally.py): a scrape then reads only what is open or done since.
+    "orders-tally": {"task": "orders.tally", "schedule": 5.0, "options": {"expires": 10}},
+    "dispatch-tally": {"task": "dispatch.tally", "schedule": 5.0, "options": {"expires": 10}},
 }
 CELERY_TASK_ROUTES = {"dispatch.drain": {"queue": "dispatch"}}
 
@@ -260,6 +264,10 @@ OMS_FIX_LOG_EVENTS = env.bool("OMS_FIX_LOG_EVENTS", default=False)
 # venue is asked (35=H). Also how long a claim's rate-limit slot stays valid, plus 1 s.
 OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS = env.float("OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS",
                                                 default=5.0)
+# GET /api/v1/stats/latency: each venue and kind's figures over at most this many of its
+# latest answers (read backwards from the newest on an index: the same cost however long
+# the history).
+OMS_LATENCY_STATS_SAMPLE = env.int("OMS_LATENCY_STATS_SAMPLE", default=10_000)
 # The send limiter's window is 1 s plus this, for clocks that tick at slightly different
 # rates (the venue's and Redis's); exactness itself comes from dispatch/limiter.py's design.
 OMS_THROTTLE_MARGIN_MS = env.int("OMS_THROTTLE_MARGIN_MS", default=2)
@@ -287,6 +295,26 @@ OMS_MARKET_DATA_DEPTH = env.int("OMS_MARKET_DATA_DEPTH", default=10)
 # A quote older than this (by the venue's SendingTime) is served with `stale: true`, and is
 # not used for risk or routing.
 OMS_MARKET_DATA_STALE_SECONDS = env.float("OMS_MARKET_DATA_STALE_SECONDS", default=5.0)
+
+# --- Growth and retention (orders/services/retention.py; README "Growth and retention") ----
+# History older than this many days is removed: done orders (a routed parent only with all
+# its children) with their audit events, venue requests, execution reports and fills (their
+# positions keep their figures), session and kill-switch history, venue messages that
+# matched nothing. 0 or empty: everything is kept forever.
+OMS_RETENTION_DAYS = int(env.str("OMS_RETENTION_DAYS", default="90").strip() or 0)
+# Order families (or rows of the other history) per batch, each batch one short
+# transaction; and batches per run, per kind of history: a run's work is bounded.
+OMS_RETENTION_BATCH = env.int("OMS_RETENTION_BATCH", default=500)
+OMS_RETENTION_MAX_BATCHES = env.int("OMS_RETENTION_MAX_BATCHES", default=20)
+# Beat runs retention this often (each run at most OMS_RETENTION_MAX_BATCHES batches).
+OMS_RETENTION_EVERY_SECONDS = env.float("OMS_RETENTION_EVERY_SECONDS", default=60.0)
+# Set: each row is appended as a JSON line to <dir>/<table>/<UTC date>.jsonl (fsynced)
+# before the batch that removes it commits. Empty: rows are dropped.
+OMS_RETENTION_ARCHIVE_DIR = env.str("OMS_RETENTION_ARCHIVE_DIR", default="")
+CELERY_BEAT_SCHEDULE["history-retention"] = {
+    "task": "orders.retention", "schedule": OMS_RETENTION_EVERY_SECONDS,
+    "options": {"expires": OMS_RETENTION_EVERY_SECONDS},
+}
 
 # --- Live event stream (orders/live/) ---------------------------------------------------------
 # The ASGI process (`live` in the Procfile) serves GET /api/v1/events on this port.

@@ -139,3 +139,10 @@ def risk_amend(*, before: Proposal, after: Proposal, filled: Decimal) -> None:
         _exposure_checks(limits, after, quantity=added_quantity, notional=added_notional)
 
 
+
+
+def admissions_forget(*, order_ids: list[UUID]) -> int:
+    """Retention removed these (done) orders: their admitted prices go with them (called in
+    its transaction, through orders.services.hooks)."""
+    deleted, _ = Admission.objects.filter(order_id__in=order_ids).delete()
+    return deleted

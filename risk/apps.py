@@ -10,6 +10,7 @@ class RiskConfig(AppConfig):
         # Orders sits below risk and does not import it: it is given risk's checks here.
         from orders.services import hooks
         from risk.adapters import admit_child, admit_new_order, admit_order_change
+        from risk.admission import admissions_forget
 
         if admit_new_order not in hooks.admission_checks:
             hooks.admission_checks.append(admit_new_order)
@@ -17,3 +18,5 @@ class RiskConfig(AppConfig):
             hooks.amend_checks.append(admit_order_change)
         if admit_child not in hooks.child_checks:
             hooks.child_checks.append(admit_child)
+        if admissions_forget not in hooks.history_removed:
+            hooks.history_removed.append(admissions_forget)

@@ -175,7 +175,11 @@ class SessionEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["session", "-id"])]
+        indexes = [
+            models.Index(fields=["session", "-id"]),
+            # Retention's selection, oldest first, of what is past the retention.
+            models.Index(fields=["created_at"], name="sessionevent_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.result or ''}".strip()
@@ -216,6 +220,10 @@ class TradingHaltEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # Retention's selection, oldest first, of what is past the retention.
+            models.Index(fields=["created_at"], name="tradinghaltevent_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{'HALT' if self.halted else 'RESUME'} by {self.actor}"

@@ -4,12 +4,14 @@ when it cannot be booked. The caller (orders/services/venue_fills.py) holds the 
 lock and decides, from the order, whether a trade may be booked; this module keeps the
 rows and the positions right."""
 
+import logging
 from decimal import Decimal
 from uuid import UUID
 
 from django.db.models import DecimalField, F, Sum
 from django.utils import timezone
 
+from executions.fill_counter import count_fill_on_commit
 from executions.models import (
     ExecutionReport,
     Fill,
@@ -27,6 +29,24 @@ from executions.services.reports import commission_fee
 from omsproject.decimals import MONEY_DIGITS, decimal_places
 
 LIQUIDITY = {"1": Liquidity.MAKER, "2": Liquidity.TAKER, "3": Liquidity.ROUTED}
+FOLDED = ("amended after retention folded it into its position's carried figures: the "
+          "position keeps the trade as it was booked")
+
+logger = logging.getLogger(__name__)
+
+
+def _position_follows(fill: Fill) -> None:
+    """The fill's position is rebuilt from its fills as they now stand; unless retention
+    folded this fill into the position's carried figures (executions/services/carry.py: a
+    trade older than the retention, amended since), when the history a rebuild needs is
+    gone: the position keeps the trade as booked and the fill is flagged for an operator."""
+    position = position_lock_for_fill(account_code=fill.account_id, symbol=fill.symbol)
+    if fill.pk <= position.carried_through:
+        fill.flag = FOLDED
+        fill.save(update_fields=["flag", "updated_at"])
+        logger.warning("fill %s (%s %s) %s", fill.pk, fill.venue_id, fill.exec_id, FOLDED)
+        return
+    position_rebuild(account_code=fill.account_id, symbol=fill.symbol)
 
 
 def fill_trade_problem(*, quantity: Decimal | None, price: Decimal | None,
@@ -75,6 +95,7 @@ def fill_book(*, report: ExecutionReport, order, quarantine: str = "", flag: str
     )
     if applied:
         position_apply_fill(fill=fill)
+    count_fill_on_commit(fill.venue_id)
     return fill
 
 
@@ -85,7 +106,7 @@ def fill_bust(*, fill: Fill, report: ExecutionReport) -> bool:
     fill.amended_by = report
     fill.save(update_fields=["state", "amended_by", "updated_at"])
     if was_applied:
-        position_rebuild(account_code=fill.account_id, symbol=fill.symbol)
+        _position_follows(fill)
     return was_applied
 
 
@@ -104,7 +125,7 @@ def fill_correct(*, fill: Fill, report: ExecutionReport, quantity: Decimal,
     fill.save(update_fields=["corrected", "original_quantity", "original_price",
                              "last_quantity", "last_price", "fee", "amended_by",
                              "updated_at"])
-    position_rebuild(account_code=fill.account_id, symbol=fill.symbol)
+    _position_follows(fill)
 
 
 def reconciled_exec_id(order) -> str:
@@ -142,7 +163,7 @@ def fill_reconcile(*, order, report: ExecutionReport, quantity: Decimal,
     fill.amended_by = report
     fill.save(update_fields=["corrected", "original_quantity", "original_price", "state",
                              "last_quantity", "last_price", "amended_by", "updated_at"])
-    position_rebuild(account_code=fill.account_id, symbol=fill.symbol)
+    _position_follows(fill)
     return fill
 
 

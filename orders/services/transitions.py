@@ -10,6 +10,7 @@ from omsproject.decimals import decimal_text
 from orders.errors import InvalidTransition
 from orders.models import ALLOWED_TRANSITIONS, Order, OrderEvent, OrderEventType, OrderStatus
 from orders.services.parents import child_changed
+from orders.tally import order_untally
 
 logger = logging.getLogger("orders")
 
@@ -28,8 +29,9 @@ def transition(
             details={"status": order.status},
         )
     from_status = order.status
+    untallied = order_untally(order)  # a done order counted by /metrics, amended
     order.status = to_status
-    order.save(update_fields=sorted({"status", "updated_at", *also_update}))
+    order.save(update_fields=sorted({"status", "updated_at", *also_update, *untallied}))
     OrderEvent.objects.create(order=order, type=event, from_status=from_status,
                               to_status=to_status, actor=actor, data=data or {})
     # Once the change is committed: a rolled-back change was never the order's status.

