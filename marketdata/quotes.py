@@ -43,6 +43,11 @@ def venues_key(symbol: str) -> str:
     return f"oms:md:venues:{symbol}"
 
 
+# Symbols someone needed a quote for and found none (a routed order): the FIX holders look
+# here every WANTED_POLL_SECONDS and subscribe to what they have not yet.
+WANTED_KEY = "oms:md:wanted"
+
+
 @dataclass(frozen=True)
 class Quote:
     """A venue's full refresh for one symbol, as of `sent_at` (the venue's clock)."""
@@ -99,6 +104,16 @@ class QuoteStore:
             self._store(keys=[quote_key(quote.venue_code, quote.symbol),
                               venues_key(quote.symbol)], args=args, client=pipe)
         return sum(int(done) for done in pipe.execute())
+
+    def want(self, symbol: str) -> None:
+        """Ask the venues' holders for this symbol's market data (kept a day)."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.sadd(WANTED_KEY, symbol)
+        pipe.expire(WANTED_KEY, KEY_TTL_SECONDS)
+        pipe.execute()
+
+    def wanted(self) -> set[str]:
+        return {symbol.decode() for symbol in self._client.smembers(WANTED_KEY)}
 
     def for_venue(self, venue: str, symbol: str) -> dict[str, str]:
         """One venue's stored fields for `symbol` ({} when none)."""

@@ -112,3 +112,12 @@ def consolidated_quote(*, symbol: str, now: datetime | None = None) -> VenueQuot
         bids=[(best_bid.bid, best_bid.bid_size)] if best_bid else [],
         asks=[(best_ask.ask, best_ask.ask_size)] if best_ask else [],
     )
+
+
+def market_data_want(*, symbol: str) -> None:
+    """No venue has a quote for `symbol`: ask the FIX holders to subscribe to it (each looks
+    within a second). Best effort: without Redis there is no market data either."""
+    try:
+        quote_store().want(symbol)
+    except redis.RedisError:
+        pass

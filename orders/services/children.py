@@ -25,6 +25,7 @@ from orders.models import (
 )
 from orders.services import hooks
 from orders.services.terms import OrderTerms
+from marketdata.selectors import market_data_want
 from routing import NoRoute, RoutePlan, RouteRequest, route
 from sessions.errors import TradingHalted, VenueClosed
 
@@ -68,6 +69,10 @@ def plan_for(*, account_code: str, terms: OrderTerms, policy: str) -> RoutePlan:
                                    quantity=terms.quantity))
     except NoRoute as exc:
         reasons = set(exc.details.values())
+        if "no quote" in reasons:
+            # Nobody asked for this symbol's market yet: the holders subscribe to it now, so
+            # an order a moment later finds quotes (this one is refused: nothing to route by).
+            market_data_want(symbol=terms.symbol)
         if reasons == {"halted"}:
             raise TradingHalted("Trading is halted: no venue takes new orders.",
                                 details=exc.details) from exc

@@ -424,3 +424,13 @@ def test_a_parent_whose_children_expire_partly_filled_expires(venues, trader, ac
     parent.refresh_from_db()
     assert {refreshed(c).status for c in kids.values()} == {"EXPIRED"}
     assert (parent.status, parent.filled_quantity) == ("EXPIRED", D(100))
+
+
+def test_a_symbol_no_venue_quotes_is_refused_and_its_market_data_asked_for(venues, trader,
+                                                                           account):
+    from marketdata.quotes import WANTED_KEY
+
+    with pytest.raises(Exception) as refused:
+        routed(trader, account, symbol="NFLX", quantity=D(100), limit_price=D("500"))
+    assert getattr(refused.value, "code", "") == "routing_no_venue"
+    assert quote_store()._client.sismember(WANTED_KEY, "NFLX")  # the holders subscribe

@@ -85,6 +85,18 @@ def test_an_order_for_a_new_symbol_subscribes_once_per_session_and_again_after_a
     wait_until(lambda: cached(limiter_redis, "TSLA").get("bid"), what="TSLA cached")
 
 
+def test_a_symbol_someone_found_no_quote_for_is_subscribed_within_a_second(
+    fix_venue, peer, holders, limiter_redis
+):
+    logged_on(holders)
+    wait_until(lambda: len(peer.md_requests) == 1, what="the logon's V")
+    QuoteStore(limiter_redis).want("NFLX")  # what a routed order does when no venue quotes it
+    wait_until(lambda: len(peer.md_requests) == 2, timeout=5, what="a V for NFLX")
+    assert peer.md_requests[1]["symbols"] == ["NFLX"]
+    time.sleep(1.5)
+    assert len(peer.md_requests) == 2  # asked once a session, not at every look
+
+
 def test_a_newer_refresh_replaces_the_cached_one_and_a_resend_leaves_the_newest(
     fix_venue, peer, holders, limiter_redis
 ):

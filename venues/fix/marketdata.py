@@ -7,8 +7,9 @@ refusing the V, logged). Nothing here touches the database's order books or wait
 * the quote thread writes refreshes to Redis (marketdata/quotes.py), the newest per symbol
   when several wait, and drops them if Redis is stuck: it is a cache;
 * the subscriber thread sends the V: after each logon (OMS_MARKET_DATA_SYMBOLS and the
-  symbols of the venue's open orders) and for an order's symbol the first time one is sent
-  in the session. A V counts in the venue's rate limit like an order, so it goes with a slot
+  symbols of the venue's open orders), for an order's symbol the first time one is sent
+  in the session, and for a symbol someone found no quote for (a routed order: Redis's
+  wanted set, looked at every WANTED_POLL_SECONDS). A V counts in the venue's rate limit like an order, so it goes with a slot
   from the same limiter (Outbox.own_slot), completed by its first answer.
 
 A venue that never answers (or refuses every V) changes nothing on the order session.
@@ -38,6 +39,10 @@ ENTRY_TYPES = ("0", "1", "2")  # bid, offer, trade
 QUOTE_BACKLOG = 10_000  # refreshes waiting for Redis beyond this are dropped
 _LOGON = object()
 _STOP = None
+# How often the subscriber looks for symbols someone found no quote for (marketdata/quotes.py
+# WANTED_KEY): one Redis read a second a venue.
+WANTED_POLL_SECONDS = 1.0
+_WANTED = object()
 
 
 def request_message(*, md_req_id: str, symbols: list[str], depth: int) -> fix.Message:
@@ -222,7 +227,10 @@ class MarketDataFeed:
     def _subscribe_loop(self) -> None:
         try:
             while not self._stopping.is_set():
-                first = self._requests.get()
+                try:
+                    first = self._requests.get(timeout=WANTED_POLL_SECONDS)
+                except queue.Empty:
+                    first = _WANTED
                 items = [first]
                 while not self._requests.empty():
                     items.append(self._requests.get_nowait())
@@ -239,6 +247,15 @@ class MarketDataFeed:
 
     def _wanted(self, items: list) -> list[str]:
         symbols = [item for item in items if isinstance(item, str)]
+        if any(item is _WANTED or item is _LOGON for item in items):
+            try:
+                asked = self._store.wanted()
+            except redis.RedisError:
+                asked = set()
+            with self._lock:
+                new = asked - self._subscribed
+                self._subscribed |= new
+            symbols += sorted(new)
         if any(item is _LOGON for item in items):
             close_old_connections()
             at_logon = {*settings.OMS_MARKET_DATA_SYMBOLS, *self._open_symbols()}
