@@ -207,9 +207,18 @@ class Order(models.Model):
 
     @property
     def leaves_quantity(self):
-        """LeavesQty (151): what is still open for execution; none once the order is done."""
+        """LeavesQty (151): what is still open for execution; none once the order is done.
+        A routed parent's is its open children's: a child cancelled on its own (a venue's
+        kill switch) takes its part with it. From `children_leaves` when the query
+        annotated it (orders/selectors.py), else from the children (prefetched or read)."""
         if self.status in TERMINAL_STATUSES:
             return Decimal(0)
+        if self.is_parent:
+            if hasattr(self, "children_leaves"):
+                return self.children_leaves or Decimal(0)
+            return sum((max(child.quantity - child.filled_quantity, Decimal(0))
+                        for child in self.children.all()
+                        if child.status not in TERMINAL_STATUSES), Decimal(0))
         return max(self.quantity - self.filled_quantity, Decimal(0))
 
 

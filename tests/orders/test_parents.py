@@ -289,7 +289,7 @@ def test_with_every_venue_halted_a_routed_order_is_refused_as_a_directed_one_is(
         routed(trader, account, quantity=D(100), limit_price=D("100.01"))
 
 
-def test_a_venue_kill_switch_cancels_only_that_venues_child(venues, trader, account,
+def test_a_venue_kill_switch_cancels_only_that_venues_child(venues, trader, account, trader_api,
                                                             django_capture_on_commit_callbacks):
     book(A, asks=[("100.00", "300")])
     book(B, asks=[("100.01", "800")])
@@ -302,6 +302,11 @@ def test_a_venue_kill_switch_cancels_only_that_venues_child(venues, trader, acco
     pump(venues)
     assert (refreshed(kids[A]).status, refreshed(kids[B]).status) == ("CANCELED", "NEW")
     assert refreshed(parent).status == "NEW"  # B still works the order
+    # ... and only B's part of it: the parent's leavesQty is its open children's.
+    assert parent.leaves_quantity == 700
+    detail = trader_api.get(f"/api/v1/orders/{parent.pk}").json()
+    listed = trader_api.get("/api/v1/orders?isChild=false").json()["results"]
+    assert detail["leavesQty"] == listed[0]["leavesQty"] == "700"
     services.order_cancel(order_id=parent.pk, actor="trader")
     pump(venues)
     assert refreshed(parent).status == "CANCELED"
