@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 
 from dispatch.models import RequestState, RequestTally, VenueRequest
+from omsproject.batches import in_batches
 
 # Upper bounds in seconds. The venue's answer is a few ms on the loopback mock exchange; the
 # design targets an ACK under 50 ms and p99 under 250 ms end to end; a request still
@@ -74,13 +75,7 @@ def request_counts() -> dict[tuple[str, str], RequestCounts]:
 def requests_tally(*, batch: int = BATCH, max_batches: int = 25) -> int:
     """Fold done requests into the tally, `batch` at a time, each batch its own short
     transaction; at most `max_batches` per run (the next run goes on). Returns how many."""
-    folded = 0
-    for _ in range(max_batches):
-        done = _tally_batch(batch)
-        folded += done
-        if done < batch:
-            break
-    return folded
+    return in_batches(_tally_batch, batch=batch, max_batches=max_batches)
 
 
 def _tally_batch(size: int) -> int:

@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from django.db import transaction
 from django.db.models import Count, F
 
+from omsproject.batches import in_batches
 from orders.models import TERMINAL_STATUSES, Order, OrderTally
 
 BATCH = 2000
@@ -39,13 +40,7 @@ def order_counts() -> Counter:
 def orders_tally(*, batch: int = BATCH, max_batches: int = 25) -> int:
     """Fold done orders into the tally, `batch` at a time, each batch its own transaction;
     at most `max_batches` per run. Returns how many."""
-    folded = 0
-    for _ in range(max_batches):
-        done = _tally_batch(batch)
-        folded += done
-        if done < batch:
-            break
-    return folded
+    return in_batches(_tally_batch, batch=batch, max_batches=max_batches)
 
 
 def _tally_batch(size: int) -> int:
