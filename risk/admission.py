@@ -45,16 +45,23 @@ def _unit_price(limits: Limits, proposal: Proposal, quote) -> Decimal | None:
     return checks.market_unit_price(limits, side=proposal.side, quote=quote)
 
 
-def _unlocked_checks(limits: Limits, proposal: Proposal) -> Decimal | None:
-    """Kill switch, size, price band; returns the unit price the notional is counted at."""
-    checks.check_kill_switch(limits, proposal.account)
-    checks.check_quantity(limits, proposal.quantity)
+def _market(proposal: Proposal):
+    """The fresh quote the proposal is checked against: its venue's, or for a routed order
+    (no venue) the best of every venue's; None when there is none (old news is no market)."""
     if proposal.venue is None:
         quote = consolidated_quote(symbol=proposal.symbol)
     else:
         quote = venue_quote(venue=proposal.venue, symbol=proposal.symbol)
     if quote is not None and (quote.stale or quote.mid is None):
-        quote = None  # old news is no market
+        return None
+    return quote
+
+
+def _unlocked_checks(limits: Limits, proposal: Proposal) -> Decimal | None:
+    """Kill switch, size, price band; returns the unit price the notional is counted at."""
+    checks.check_kill_switch(limits, proposal.account)
+    checks.check_quantity(limits, proposal.quantity)
+    quote = _market(proposal)
     checks.check_price_band(limits, order_type=proposal.order_type,
                             limit_price=proposal.limit_price, quote=quote)
     unit = _unit_price(limits, proposal, quote)
@@ -110,11 +117,8 @@ def risk_admit_child(*, proposal: Proposal) -> None:
     the parent, which its children are part of."""
     limits = limits_for(proposal.account)
     checks.check_kill_switch(limits, proposal.account)
-    quote = venue_quote(venue=proposal.venue, symbol=proposal.symbol)
-    if quote is not None and (quote.stale or quote.mid is None):
-        quote = None
     checks.check_price_band(limits, order_type=proposal.order_type,
-                            limit_price=proposal.limit_price, quote=quote)
+                            limit_price=proposal.limit_price, quote=_market(proposal))
 
 
 def _needs_lock(limits: Limits) -> bool:

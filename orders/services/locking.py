@@ -27,3 +27,8 @@ def lock_order_in(order_id: UUID, statuses, *, refusal: str) -> Order:
 
 def lock_orders(order_ids) -> list[Order]:
     return list(Order.objects.select_for_update().filter(pk__in=list(order_ids)).order_by("pk"))
+
+
+def lock_orders_now(queryset) -> list[Order]:
+    """Lock the orders without waiting (in id order); DatabaseError if one is held."""
+    return list(queryset.select_for_update(nowait=True).order_by("pk"))

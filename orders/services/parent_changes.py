@@ -29,7 +29,7 @@ from orders.models import (
 )
 from orders.services import hooks
 from orders.services.amend import UNSET, cancel_locked, modify_locked, terms_after
-from orders.services.locking import lock_order, lock_orders
+from orders.services.locking import lock_order, lock_orders, lock_orders_now
 from orders.services.terms import OrderTerms
 from orders.services.transitions import TERMS, record, terms_data
 
@@ -47,9 +47,9 @@ def _locked_family(parent_id: UUID) -> tuple[Order, list[Order]]:
     children = lock_orders(listed)
     parent = lock_order(parent_id)
     late = (Order.objects.filter(parent_id=parent_id).exclude(status__in=TERMINAL_STATUSES)
-            .exclude(pk__in=listed).order_by("pk"))
+            .exclude(pk__in=listed))
     try:
-        children += list(late.select_for_update(nowait=True))
+        children += lock_orders_now(late)
     except DatabaseError as exc:
         raise _Busy from exc
     return parent, [child for child in children if child.status not in TERMINAL_STATUSES]

@@ -33,7 +33,6 @@ from django.utils import timezone
 from executions import pnl
 from executions.services import parent_fill_totals
 from omsproject.decimals import decimal_text
-from orders.services.reroute import remainder_reroute
 from orders.models import (
     PARENT_TRANSITIONS,
     TERMINAL_STATUSES,
@@ -41,6 +40,8 @@ from orders.models import (
     OrderEvent,
     OrderStatus,
 )
+from orders.services.locking import lock_order, lock_orders
+from orders.services.reroute import remainder_reroute
 
 logger = logging.getLogger("orders")
 
@@ -73,10 +74,6 @@ def rolled_up_status(parent: Order, children: Iterable[Order], cum: Decimal) -> 
     if live & _ACKNOWLEDGED or parent.status not in _ON_ITS_WAY:
         return S.NEW
     return S.PENDING_NEW if S.PENDING_NEW in live else S.QUEUED
-
-
-def lock_parent(parent_id) -> Order:
-    return Order.objects.select_for_update().get(pk=parent_id)
 
 
 def parent_roll_up(parent: Order, *, event: str, actor: str, data: dict | None = None,
@@ -123,7 +120,7 @@ def child_changed(child: Order, *, from_status: str, event: str, actor: str,
                   data: dict | None) -> None:
     """A child moved (status, figures, terms, a flag): its parent follows, after routing
     again what an IOC child left unfilled."""
-    parent = lock_parent(child.parent_id)
+    parent = lock_order(child.parent_id)
     remainder_reroute(parent, child, from_status=from_status)
     parent_roll_up(parent, event=event, actor=actor, data=data, child=child)
 
@@ -142,8 +139,7 @@ def parents_follow_claims(*, child_ids: list, actor: str, event: str) -> None:
         by_parent.setdefault(child.parent_id, child)
     if not by_parent:
         return
-    parents = list(Order.objects.select_for_update().filter(pk__in=sorted(by_parent))
-                   .order_by("pk"))
+    parents = lock_orders(by_parent)
     siblings: dict = defaultdict(list)
     for child in Order.objects.filter(parent_id__in=list(by_parent)).order_by("pk"):
         siblings[child.parent_id].append(child)
