@@ -439,3 +439,30 @@ def test_a_symbol_no_venue_quotes_is_refused_and_its_market_data_asked_for(venue
         routed(trader, account, symbol="NFLX", quantity=D(100), limit_price=D("500"))
     assert getattr(refused.value, "code", "") == "routing_no_venue"
     assert quote_store()._client.sismember(WANTED_KEY, "NFLX")  # the holders subscribe
+
+
+def test_the_accounts_default_routing_then_the_settings_and_a_venue_only_when_directed(
+        venues, trader, trader_api, account, settings):
+    from orders.models import Account
+
+    book(A, asks=[("100.00", "300")])
+    book(B, asks=[("100.01", "800")])
+    body = {"accountId": account, "symbol": "AAPL", "side": "BUY", "orderType": "LIMIT",
+            "quantity": "100", "limitPrice": "100.01", "timeInForce": "DAY"}
+
+    def post(client_order_id, **more):
+        return trader_api.post("/api/v1/orders", {**body, "clientOrderId": client_order_id,
+                                                  **more}, format="json")
+
+    assert post("DEF-1").json()["routing"] == "DIRECTED"  # OMS_DEFAULT_ROUTING
+    settings.OMS_DEFAULT_ROUTING = "PRO_RATA"
+    assert post("DEF-2").json()["routing"] == "PRO_RATA"
+    Account.objects.filter(code=account).update(default_routing="BEST_PRICE")
+    parent = post("DEF-3").json()
+    assert parent["routing"] == "BEST_PRICE"
+    assert post("DEF-4", venue=B).json()["routing"] == "DIRECTED"  # a venue named: directed
+    refused = post("DEF-5", venue=B, routing="BEST_PRICE")
+    assert refused.status_code == 400 and "venue" in refused.json()["details"]
+    children_of = trader_api.get(f"/api/v1/orders?parentOrderId={parent['orderId']}").json()
+    assert {c["parentOrderId"] for c in children_of["results"]} == {parent["orderId"]}
+    assert trader_api.get("/api/v1/orders?isChild=true").json()["results"]
