@@ -7,6 +7,12 @@ nudge while one waits is dropped, as the drain it starts will see the work. So t
 `dispatch` queue holds at most one message a venue, however long a backlog lasts, and a
 quiet venue's message is never behind more than one of a busy venue's. (Which drain runs is
 dispatch/drain.py's: one a venue at a time.)
+
+A drain that has emptied its venue's queue waits a little for more (OMS_DISPATCH_DRAIN_IDLE_
+SECONDS) while it says it listens: intake's nudge then pushes a token it waits on (a
+blocking Redis read) instead of sending a Celery message, so a trickle is claimed by one
+running drain, not a task an order. The sweeper's and hand-overs' nudges ignore the
+listener (a dead one's mark outlives it by a few seconds) and send a message as before.
 """
 
 import logging
@@ -42,6 +48,15 @@ def _again_key(venue_code: str) -> str:
     return f"oms:nudge:{venue_code}:again"
 
 
+def listening_key(venue_code: str) -> str:
+    """Set while a drain of the venue waits for work (dispatch_listen)."""
+    return f"oms:nudge:{venue_code}:listening"
+
+
+def _work_key(venue_code: str) -> str:
+    return f"oms:nudge:{venue_code}:work"
+
+
 def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
     """Tell a dispatcher there is work for the venue, unless a drain message of the venue is
     already waiting. Only a nudge: one that cannot be sent is logged and dropped rather than
@@ -53,8 +68,19 @@ def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
 
     try:
         client = redis_client()
-        if coalesce and not client.set(_nudge_key(venue_code), 1, nx=True, px=COALESCE_MS):
-            return  # a nudge went out moments ago; the drain it started will see this work
+        if coalesce:
+            work = _work_key(venue_code)
+            pipe = client.pipeline(transaction=False)
+            pipe.lpush(work, 1)  # for a drain waiting on it (one token at most)
+            pipe.ltrim(work, 0, 0)
+            pipe.expire(work, WAITING_SECONDS)
+            pipe.exists(listening_key(venue_code))
+            pipe.set(_nudge_key(venue_code), 1, nx=True, px=COALESCE_MS)
+            *_, listening, fresh = pipe.execute()
+            if listening:
+                return  # a drain waits for work: the token wakes it (or it looks once more)
+            if not fresh:
+                return  # a nudge went out moments ago; the drain it started will see this work
         if not client.set(waiting_key(venue_code), 1, nx=True, ex=WAITING_SECONDS):
             return  # a drain message of the venue waits; its drain will see this work
         try:
@@ -107,3 +133,38 @@ def dispatch_nudge_again_take(*, venue_code: str) -> bool:
     except redis.RedisError as exc:
         logger.warning("could not read whether %s is to be drained again: %r", venue_code, exc)
         return True  # unsure: look again (one more drain at most)
+
+
+def dispatch_listen(*, venue_code: str, seconds: float) -> bool:
+    """A drain is about to claim and then wait for work: from now on intake's nudges push a
+    token instead of sending messages, for `seconds` unless renewed. Tokens pushed before
+    this are dropped: the claim that follows sees their work (it committed before the nudge
+    pushed). False if Redis could not say so (the drain then does not wait)."""
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.set(listening_key(venue_code), 1, px=max(1, int(seconds * 1000)))
+        pipe.delete(_work_key(venue_code))
+        pipe.execute()
+        return True
+    except redis.RedisError as exc:
+        logger.warning("drain of %s cannot wait for work: %r", venue_code, exc)
+        return False
+
+
+def dispatch_listen_wait(*, venue_code: str, timeout: float) -> bool:
+    """Until intake pushes a token or the timeout (at most a second); True when woken."""
+    try:
+        return redis_client().blpop([_work_key(venue_code)],
+                                    timeout=min(max(timeout, 0.01), 1.0)) is not None
+    except redis.RedisError as exc:
+        logger.warning("drain of %s could not wait for work: %r", venue_code, exc)
+        return False
+
+
+def dispatch_unlisten(*, venue_code: str) -> None:
+    """The drain no longer waits: intake's nudges send messages again. The drain looks at
+    its queue once more after this, for work whose nudge found it still listening."""
+    try:
+        redis_client().delete(listening_key(venue_code))
+    except redis.RedisError:
+        pass  # the mark expires within the drain's budget and a few seconds

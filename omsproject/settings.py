@@ -264,6 +264,10 @@ OMS_FIX_LOG_EVENTS = env.bool("OMS_FIX_LOG_EVENTS", default=False)
 # venue is asked (35=H). Also how long a claim's rate-limit slot stays valid, plus 1 s.
 OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS = env.float("OMS_DISPATCH_ANSWER_TIMEOUT_SECONDS",
                                                 default=5.0)
+# A drain whose venue's queue is empty waits this long for the next order (a blocking Redis
+# read, woken by intake's nudge) before it ends, so a trickle of orders is claimed by one
+# running drain rather than by a Celery task each (dispatch/drain.py). 0: drains end at once.
+OMS_DISPATCH_DRAIN_IDLE_SECONDS = env.float("OMS_DISPATCH_DRAIN_IDLE_SECONDS", default=2.0)
 # GET /api/v1/stats/latency: each venue and kind's figures over at most this many of its
 # latest answers (read backwards from the newest on an index: the same cost however long
 # the history).
