@@ -66,11 +66,6 @@ def execution_report_record(
     """Store the report; (report, False) when the venue already told us this one (the same
     ExecID: a resend, PossDup or not), which then changes nothing."""
     exec_id = message.exec_id[:64]
-    if message.exec_type != ORDER_STATUS_EXEC_TYPE:
-        seen = ExecutionReport.objects.filter(venue_id=venue_code, exec_id=exec_id).exclude(
-            exec_type=ORDER_STATUS_EXEC_TYPE).first()
-        if seen is not None:
-            return seen, False
     decimals, problems = _decimals(message)
     report = ExecutionReport(
         venue_id=venue_code, exec_id=exec_id, order_id=order_id, request_id=request_id,
@@ -85,12 +80,18 @@ def execution_report_record(
                                      *problems]))[:200],
         **decimals,
     )
+    # Inserted first, looked up only on a conflict (a repeat is rare; a lookup before every
+    # insert was a statement of each report's dozen): the unique ExecID decides, whether
+    # the repeat came long ago or on another thread a moment ago.
     try:
         with transaction.atomic():
             report.save()
     except IntegrityError:
-        # The same ExecID arrived on another thread a moment ago.
-        return ExecutionReport.objects.get(venue_id=venue_code, exec_id=exec_id), False
+        seen = ExecutionReport.objects.filter(venue_id=venue_code, exec_id=exec_id).exclude(
+            exec_type=ORDER_STATUS_EXEC_TYPE).first()
+        if seen is None:  # the conflict was some other constraint: not ours to hide
+            raise
+        return seen, False
     return report, True
 
 
