@@ -131,12 +131,15 @@ class Exchange:
     # -- SessionEvents: QuickFIX's thread --------------------------------------------------
 
     def app_received(self, key: SessionKey, text: str) -> None:
+        # The venue's latency counts from the message's receipt, as a venue's does, not from
+        # after this process has parsed and matched it (its own work was added to every
+        # latency the OMS measured).
+        now = time.monotonic_ns()
         venue_name, client = key
         inbound = Inbound.from_text(client, text)
         with self._lock:
             receipt = self.venues[venue_name].receive(inbound)
             receipt.entry.silenced = silent = self._faults[venue_name].silent
-        now = time.monotonic_ns()
         due = now + round(receipt.latency_s * 1e9)
         self._queue(venue_name, receipt.unsolicited, now)
         if not silent:
