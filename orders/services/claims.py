@@ -19,9 +19,12 @@ logger = logging.getLogger("orders")
 DISPATCH_ACTOR = "system:dispatch"
 
 
-def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[UUID, str]]) -> None:
+def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[UUID, str]],
+                        orders: list[Order] | None = None) -> None:
     """Their NEWs are committed as possibly on the wire: QUEUED -> PENDING_NEW, known at the
-    venue by the NEW's ClOrdID. In bulk (a claim holds up to 64): one UPDATE, one INSERT."""
+    venue by the NEW's ClOrdID. In bulk (a claim holds up to 64): one UPDATE, one INSERT,
+    and the parents' roll-up only when a claimed order is a child (`orders`, the rows the
+    claim locked, say which are; without them, every claimed order is looked at)."""
     cl_ord_ids = dict(claimed)
     moved = Order.objects.filter(pk__in=list(cl_ord_ids), status=OrderStatus.QUEUED).update(
         status=OrderStatus.PENDING_NEW,
@@ -38,8 +41,12 @@ def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[UUID, str]]) -> 
                    data={"clOrdId": cl})
         for pk, cl in claimed
     )
-    parents_follow_claims(child_ids=list(cl_ord_ids), actor=DISPATCH_ACTOR,
-                          event=OrderEventType.SENT)
+    children = list(cl_ord_ids) if orders is None else [o.pk for o in orders if o.parent_id]
+    if children:
+        # At a trickle of orders of their own, this query found no parent for a seventh
+        # of a dispatcher's time (py-spy, 60 orders/s).
+        parents_follow_claims(child_ids=children, actor=DISPATCH_ACTOR,
+                              event=OrderEventType.SENT)
     events_written(None)  # bulk_create sends no post_save: wake the live streams here
 
 

@@ -246,3 +246,29 @@ def test_after_a_restart_that_lost_recent_sends_claims_wait_for_them_to_age_out(
 
     assert (result.claimed, result.stopped) == (0, "budget")
     assert limiter_redis.get("oms:limiter:XMOCK:born")  # the cool-down has begun
+
+
+def test_a_claim_of_orders_of_their_own_asks_nothing_about_parents(trader, limiter_redis):
+    """At a trickle each order is a claim of its own: what a claim costs is what a dispatcher
+    costs an order. One that holds no routed child does not look for parents."""
+    import time
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from dispatch.claim import dispatch_claim
+    from dispatch.limits import limiter_for
+
+    venue_live(limit=1000)
+    order = make_order(user=trader, account_code="ACC-1")
+    with CaptureQueriesContext(connection) as queries:
+        claim = dispatch_claim(venue_code="XMOCK", limiter=limiter_for("XMOCK"), limit=1000,
+                               size=1, deadline=time.monotonic() + 1)
+    assert claim.claimed == 1
+    assert Order.objects.get(pk=order.pk).status == "PENDING_NEW"
+    statements = [q["sql"] for q in queries.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    # The claim lock, the gate, the heads, the requests, the orders, their SENT events.
+    assert len(statements) == 6, statements
+    assert not any("parent_id" in sql and sql.startswith("SELECT") and "orders_order" in sql
+                   and "IS NOT NULL" in sql for sql in statements), statements
