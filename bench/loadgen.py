@@ -326,7 +326,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="fraction of requests that cancel an earlier order (default 0.05)")
     p.add_argument("--accounts", type=int, default=200, help="ACC-0..ACC-(n-1) (default 200)")
     p.add_argument("--symbols", type=int, default=300, help="distinct symbols (default 300)")
-    p.add_argument("--venue", help="venue code for every order (default: the OMS default)")
+    p.add_argument("--venue", help="venue code for every order (default: the OMS default); "
+                                   "several, comma-separated, are taken in turn")
     p.add_argument("--timeout", type=float, default=10.0, help="per request, s (default 10)")
     p.add_argument("--batch", type=int, default=1,
                    help="orders a create sends, in one POST /orders/batch "

@@ -28,7 +28,8 @@ class OrderMix:
         # A stable reference price per symbol, so prices look like a market, not noise.
         rng = random.Random(seed)
         self.ref_price = {s: rng.uniform(5, 500) for s in self.symbols}
-        self.venue = venue
+        # One venue, or several ("A,B,C") taken in turn, order by order.
+        self.venues = [v for v in (venue or "").split(",") if v]
         self.rng = random.Random(None if seed is None else seed + 1)
         self.sequence = 0
 
@@ -54,8 +55,8 @@ class OrderMix:
             body["limitPrice"] = self._price(symbol)
         elif order_type == "STOP":
             body["stopPrice"] = self._price(symbol)
-        if self.venue:
-            body["venue"] = self.venue
+        if self.venues:
+            body["venue"] = self.venues[self.sequence % len(self.venues)]
         return body
 
     def modification(self, order: dict) -> dict:

@@ -37,7 +37,9 @@ def write_all(data: dict, out: Path) -> list[Path]:
     if data.get("ingest_cdf") or data.get("e2e_cdf"):
         fig, ax = plt.subplots(figsize=(8, 5))
         _cdf(ax, data.get("ingest_cdf", []), "ingest: POST ACK at 1,000/s offered")
-        _cdf(ax, data.get("e2e_cdf", []), "e2e: order accepted -> venue ACK (150=0) in our books")
+        _cdf(ax, data.get("ingest_80_cdf", []), "ingest: POST ACK at 80% of the closed-loop rate")
+        _cdf(ax, data.get("e2e_cdf", []), "e2e, 3 venues: accepted -> venue ACK (150=0) in our books")
+        _cdf(ax, data.get("e2e_overload_cdf", []), "e2e, 1 venue, 1,000/s offered")
         for x, label in ((50, "50 ms"), (250, "250 ms")):
             ax.axvline(x, linestyle=":", color="grey")
             ax.text(x, 0.02, label, rotation=90, color="grey")
@@ -51,9 +53,11 @@ def write_all(data: dict, out: Path) -> list[Path]:
 
     # Sends per second at the venue against the limit.
     wires = []
-    if data.get("e2e_wire"):
-        per_second, limit = data["e2e_wire"]
-        wires.append(("e2e", per_second, limit))
+    for key, name in (("e2e_wire", "e2e, first of 3 venues"),
+                      ("e2e_overload_wire", "e2e, 1 venue, 1,000/s offered")):
+        if data.get(key):
+            per_second, limit = data[key]
+            wires.append((name, per_second, limit))
     for limit, per_second in (data.get("throttle_wire") or {}).items():
         wires.append((f"throttle L={limit}", per_second, limit))
     if wires:
@@ -67,7 +71,7 @@ def write_all(data: dict, out: Path) -> list[Path]:
         save(fig, "sends_per_second.png")
 
     # Queue depth over time.
-    series = [(k, data[k]) for k in ("e2e_queue",) if data.get(k)]
+    series = [(k, data[k]) for k in ("e2e_queue", "e2e_overload_queue") if data.get(k)]
     if data.get("soak"):
         series.append(("soak", data["soak"]))
     if series:
@@ -85,6 +89,8 @@ def write_all(data: dict, out: Path) -> list[Path]:
     # The floor: each slice's orders/s, side by side in run order, and the latency CDFs.
     if data.get("floor"):
         _floor(plt, data["floor"], save)
+    if data.get("trickle"):
+        _trickle(plt, data["trickle"], save)
 
     # RSS during the soak.
     if data.get("soak") and "rss_mb" in data["soak"][0]:
@@ -102,8 +108,10 @@ def write_all(data: dict, out: Path) -> list[Path]:
 
 
 def _floor(plt, floor: dict, save) -> None:
-    colors = {"oms": "tab:blue", "floor": "tab:orange", "raw_pg": "tab:green"}
-    labels = {"oms": "our intake", "floor": "the floor (Django + DRF, same inserts)",
+    colors = {"oms": "tab:blue", "oms_batch": "tab:purple", "floor": "tab:orange",
+              "raw_pg": "tab:green"}
+    labels = {"oms": "our intake", "oms_batch": "our batch intake (100 a request)",
+              "floor": "the floor (Django + DRF, same inserts)",
               "raw_pg": "raw PostgreSQL (same rows)"}
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8))
     seen = set()
@@ -125,6 +133,23 @@ def _floor(plt, floor: dict, save) -> None:
     right.grid(True, which="both", alpha=0.3)
     right.legend(fontsize="small")
     save(fig, "floor.png")
+
+
+def _trickle(plt, sides: dict, save) -> None:
+    """CPU an order at a trickle, by process group, for each way of draining."""
+    groups = list(next(iter(sides.values()))["cpu_ms_per_order"])
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / len(sides)
+    for i, (side, figures) in enumerate(sides.items()):
+        ax.bar([g + i * width for g in range(len(groups))],
+               [figures["cpu_ms_per_order"][name] for name in groups], width, label=side)
+    ax.set_xticks([g + width * (len(sides) - 1) / 2 for g in range(len(groups))], groups)
+    ax.axhline(2.0, color="red", linestyle="--", linewidth=1, label="target: dispatchers 2 ms")
+    ax.set_ylabel("CPU ms an order")
+    ax.set_title("Dispatch at a trickle (60 orders/s): CPU an order")
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    save(fig, "trickle.png")
 
 
 def routing_plot(result: dict, rows: list[dict], path: Path) -> Path:

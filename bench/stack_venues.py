@@ -74,25 +74,26 @@ class StackVenues:
         if outcome[0].desired != SessionState.LOGGED_ON:
             raise StackError(f"venue {code} is not to be logged on: {outcome}")
 
-    def venue_limit(self, limit: int, *, latency_ms: str | None = None) -> None:
+    def venue_limit(self, limit: int, *, latency_ms: str | None = None,
+                    code: str = VENUE) -> None:
         """The OMS's limit and the exchange's, together. Dispatchers read the limit at the
         start of each drain, so change it only while the queue is empty."""
         from venues.services import venue_update
 
-        venue_update(code=VENUE, actor="bench", throttle_per_second=limit)
+        venue_update(code=code, actor="bench", throttle_per_second=limit)
         config: dict = {"rateLimit": limit}
         if latency_ms is not None:
             config["latencyMs"] = latency_ms
-        http_json("PUT", f"{self.exchange_url}/venues/{VENUE}/config", config)
+        http_json("PUT", f"{self.exchange_url}/venues/{code}/config", config)
 
-    def exchange_stats(self) -> dict:
-        return http_json("GET", f"{self.exchange_url}/venues/{VENUE}/stats")
+    def exchange_stats(self, code: str = VENUE) -> dict:
+        return http_json("GET", f"{self.exchange_url}/venues/{code}/stats")
 
-    def exchange_messages(self, since: int) -> list[dict]:
+    def exchange_messages(self, since: int, code: str = VENUE) -> list[dict]:
         out: list[dict] = []
         while True:
             page = http_json(
-                "GET", f"{self.exchange_url}/venues/{VENUE}/messages?since={since}&limit=100000",
+                "GET", f"{self.exchange_url}/venues/{code}/messages?since={since}&limit=100000",
                 timeout=60)
             out.extend(page["messages"])
             if not page.get("hasMore") or not page["messages"]:

@@ -1,8 +1,9 @@
-"""The benchmark suite (issue 5): the whole stack over FIX 4.4 on PostgreSQL and Redis, eight
-scenarios, bench/results/report.json, summary.md and PNG plots.
+"""The benchmark suite (issue 5): the whole stack over FIX 4.4 on PostgreSQL and Redis, nine
+scenarios, bench/results/report.json, summary.md (first the "Performance and scale" issue's
+table filled from this run: bench/issue_table.py) and PNG plots.
 
-    python -m bench.suite [--quick] [--scenarios ingest,floor,e2e,throttle,backlog,latency,soak,
-                                                 routing]
+    python -m bench.suite [--quick] [--scenarios ingest,floor,e2e,throttle,backlog,latency,
+                                                 trickle,soak,routing]
 
 Benchmarks are not pass/fail: each scenario records its numbers and whether they met the
 issue's target, and the command exits 0 either way; non-zero only when the stack could not
@@ -25,7 +26,7 @@ import time
 import traceback
 from datetime import UTC, datetime
 
-from bench import loadgen
+from bench import issue_table, loadgen
 from bench.db import Db
 from bench.measure import log, wait_for
 from bench.scenarios import SCENARIOS, SUMMARIES
@@ -41,7 +42,9 @@ class Suite:
         self.scenarios = scenarios
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "logs").mkdir(exist_ok=True)
-        self.stack = Stack(log_dir=RESULTS / "logs", database=database, redis_url=redis_url)
+        # Two venues besides the one most scenarios measure, for e2e's three.
+        self.stack = Stack(log_dir=RESULTS / "logs", database=database, redis_url=redis_url,
+                           extra_venues=("XFAST", "XSLOW"))
         self.report: dict = {
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "quick": quick,
@@ -55,7 +58,9 @@ class Suite:
         self.plots: dict = {}  # data for the PNGs
         self.db: Db | None = None
         self.saturation: float | None = None  # set by ingest; soak runs at half of it
-        self.dispatchers_up: tuple[int, int] | None = None
+        # Ingest's closed-loop orders/s (32 connections): e2e offers 80% of it.
+        self.closed_loop_rate: float | None = None
+        self.dispatchers_up: tuple | None = None  # (count, threads, env items)
         self.default_dispatchers = (self.stack.dispatcher_count, self.stack.dispatcher_threads)
 
     # --- lifecycle ---
@@ -89,15 +94,20 @@ class Suite:
                 f"{s.floor_database_url}")
         log(f"web {s.web_url}, exchange {s.exchange_url}, FIX port {s.fix_port}: logged on")
 
-    def dispatchers(self, count: int | None = None, threads: int | None = None) -> None:
-        """The dispatchers running, as many as given (the stack's own numbers by default)."""
-        wanted = (count or self.default_dispatchers[0], threads or self.default_dispatchers[1])
+    def dispatchers(self, count: int | None = None, threads: int | None = None,
+                    env: dict[str, str] | None = None) -> None:
+        """The dispatchers running, as many as given (the stack's own numbers by default),
+        with these settings in their environment (none but the stack's by default)."""
+        wanted = (count or self.default_dispatchers[0], threads or self.default_dispatchers[1],
+                  tuple(sorted((env or {}).items())))
         if self.dispatchers_up == wanted:
             return
         if self.dispatchers_up:
             self.stack.stop("dispatcher")
-        log(f"starting dispatchers ({wanted[0]} x {wanted[1]} threads)")
-        self.stack.dispatcher_count, self.stack.dispatcher_threads = wanted
+        log(f"starting dispatchers ({wanted[0]} x {wanted[1]} threads{', ' if env else ''}"
+            f"{' '.join(f'{k}={v}' for k, v in wanted[2])})")
+        self.stack.dispatcher_count, self.stack.dispatcher_threads = wanted[:2]
+        self.stack.dispatcher_env = dict(wanted[2])
         self.stack.dispatch_queue_purge()
         self.stack.dispatchers_start()
         self.dispatchers_up = wanted
@@ -142,12 +152,15 @@ class Suite:
     # --- output ---
 
     def save(self) -> None:
+        self.report["issue_table"] = issue_table.rows(self.report)
         self.report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
         self.report["machine"]["loadavg_at_finish"] = [round(x, 2) for x in os.getloadavg()]
         (RESULTS / "report.json").write_text(json.dumps(self.report, indent=2, default=str))
 
     def summary(self) -> str:
-        lines = ["| scenario | target | result | measured |", "|---|---|---|---|"]
+        table = issue_table.markdown(self.report)
+        lines = [table, ""] if table else []
+        lines += ["| scenario | target | result | measured |", "|---|---|---|---|"]
         for name, r in self.report["scenarios"].items():
             measured = r.get("headline") or r.get("error")
             lines.append(f"| {name} | {r.get('target', '')} | "

@@ -50,6 +50,20 @@ def run(suite) -> dict:
     suite.clean()
 
     suite.saturation, steps = _saturation(suite)
+    seconds80 = 5 if suite.quick else 15
+
+    # The figure: closed loop (32 connections, wrk-like) for the rate the API
+    # saturates at, then open loop at 80% of it, and its p99 ACK.
+    closed = suite.load(rate=None, max_mode=True, concurrency=32, duration=seconds80,
+                        modify_fraction=0, cancel_fraction=0, quiet=True)
+    suite.closed_loop_rate = closed_rate = closed.achieved_rate
+    suite.clean()
+    at80 = suite.load(rate=0.8 * closed_rate, duration=seconds80 * 2, modify_fraction=0,
+                      cancel_fraction=0, quiet=True)
+    suite.plots["ingest_80_cdf"] = at80.create_latencies_ms
+    log(f"  closed loop {closed_rate}/s; open loop at 80% ({0.8 * closed_rate:.0f}/s): p99 "
+        f"{at80.latency_ms['create']['p99']} ms, {at80.error_count} errors")
+    suite.clean()
 
     stack = suite.stack
     raw = suite.db.raw_insert_rate(seconds=3 if suite.quick else 10,
@@ -63,13 +77,15 @@ def run(suite) -> dict:
     cost = meter.per_order_ms(cost_run.completed)
     suite.clean()
     create = main.latency_ms["create"]
-    passed = (create["p99"] is not None and create["p99"] <= 50 and main.error_count == 0
-              and main.achieved_rate >= 0.95 * 1000)
+    create80 = at80.latency_ms["create"]
+    passed = (create80["p99"] is not None and create80["p99"] <= 50 and at80.error_count == 0
+              and at80.achieved_rate >= 0.95 * 0.8 * closed_rate)
     ratio = round(suite.saturation / raw["orders_per_second"], 3) if suite.saturation else None
     # Throughput regardless of latency: the most 2xx/s any run of this scenario achieved.
     best = max([main.achieved_rate, *(st["achieved"] for st in steps)])
     return {
-        "target": "1,000 orders/s offered: p99 ACK <= 50 ms, zero errors",
+        "target": "open loop at 80% of the closed-loop (32 connections) rate: p99 ACK "
+                  "<= 50 ms, zero errors (1,000/s offered: recorded)",
         "passed": passed,
         "offered_rate": 1000, "duration_s": duration,
         "achieved_rate": main.achieved_rate,
@@ -78,6 +94,13 @@ def run(suite) -> dict:
         "latency_ms": main.latency_ms,
         "max_in_flight": main.max_in_flight,
         "queue_depth_max": max((s["queued"] for s in sampler.samples), default=0),
+        "closed_loop": {"connections": 32, "duration_s": seconds80,
+                        "orders_per_second": closed_rate,
+                        "latency_ms": closed.latency_ms["create"]},
+        "open_loop_at_80_percent": {"offered": round(0.8 * closed_rate, 1),
+                                    "achieved": at80.achieved_rate,
+                                    "duration_s": seconds80 * 2,
+                                    "latency_ms": create80, "errors": at80.errors},
         "saturation_rate": suite.saturation,
         "saturation_steps": steps,
         "raw_postgres": raw,
@@ -87,7 +110,9 @@ def run(suite) -> dict:
         "cpu_cost_at_100_per_second": cost,
         "note": "dispatchers not running during ingest (the API and PostgreSQL alone); "
                 "the load generator shares the 2 cores with the server",
-        "headline": {"p99_ms": create["p99"], "achieved": main.achieved_rate,
+        "headline": {"closed_loop_per_s": closed_rate,
+                     "p99_ms_at_80_percent": create80["p99"],
+                     "p99_ms_at_1000": create["p99"], "achieved_at_1000": main.achieved_rate,
                      "errors": main.error_count, "saturation": suite.saturation,
                      "raw_pg_per_s": raw["orders_per_second"], "ratio": ratio},
     }
