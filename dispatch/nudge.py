@@ -11,8 +11,9 @@ dispatch/drain.py's: one a venue at a time.)
 A drain that has emptied its venue's queue waits a little for more (OMS_DISPATCH_DRAIN_IDLE_
 SECONDS) while it says it listens: intake's nudge then pushes a token it waits on (a
 blocking Redis read) instead of sending a Celery message, so a trickle is claimed by one
-running drain, not a task an order. The sweeper's and hand-overs' nudges ignore the
-listener (a dead one's mark outlives it by a few seconds) and send a message as before.
+running drain, not a task an order. The sweeper's and hand-overs' nudges push the token
+too, and send a message as before whether or not a drain listens (a dead one's mark
+outlives it by a few seconds).
 """
 
 import logging
@@ -68,19 +69,19 @@ def dispatch_nudge(*, venue_code: str, coalesce: bool = True) -> None:
 
     try:
         client = redis_client()
+        work = _work_key(venue_code)
+        pipe = client.pipeline(transaction=False)
+        pipe.lpush(work, 1)  # wakes a drain waiting for work (one token at most)
+        pipe.ltrim(work, 0, 0)
+        pipe.expire(work, WAITING_SECONDS)
+        pipe.exists(listening_key(venue_code))
         if coalesce:
-            work = _work_key(venue_code)
-            pipe = client.pipeline(transaction=False)
-            pipe.lpush(work, 1)  # for a drain waiting on it (one token at most)
-            pipe.ltrim(work, 0, 0)
-            pipe.expire(work, WAITING_SECONDS)
-            pipe.exists(listening_key(venue_code))
             pipe.set(_nudge_key(venue_code), 1, nx=True, px=COALESCE_MS)
-            *_, listening, fresh = pipe.execute()
-            if listening:
-                return  # a drain waits for work: the token wakes it (or it looks once more)
-            if not fresh:
-                return  # a nudge went out moments ago; the drain it started will see this work
+        listening, *fresh = pipe.execute()[3:]
+        if coalesce and listening:
+            return  # a drain waits for work: the token wakes it (or it looks once more)
+        if coalesce and not fresh[0]:
+            return  # a nudge went out moments ago; the drain it started will see this work
         if not client.set(waiting_key(venue_code), 1, nx=True, ex=WAITING_SECONDS):
             return  # a drain message of the venue waits; its drain will see this work
         try:

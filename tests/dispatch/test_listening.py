@@ -114,6 +114,29 @@ def test_an_order_whose_nudge_found_the_drain_still_listening_is_claimed_as_it_s
     assert result.stopped == "budget" and limiter_redis.llen("dispatch") == 1
 
 
+def test_a_nudge_from_elsewhere_than_intake_wakes_a_waiting_drain_at_once(
+    trader, limiter_redis, monkeypatch
+):
+    """Work queued by others (a re-queued request, the sweeper finding what a lost nudge
+    left) wakes a listening drain too, not only at the end of its next second of waiting."""
+    from dispatch.nudge import dispatch_nudge
+
+    venue_live(VENUE, limit=100)
+    drain = DrainThread(idle_seconds=3.0)
+    assert until(lambda: limiter_redis.exists(listening_key(VENUE)))
+    time.sleep(0.05)  # its wait (a second at most) has begun
+    with monkeypatch.context() as patch:
+        patch.setattr("dispatch.queue.dispatch_nudge", lambda **kwargs: None)
+        new_order(trader, "quiet")  # queued without intake's nudge
+    started = time.monotonic()
+    try:
+        dispatch_nudge(venue_code=VENUE, coalesce=False)  # as the sweeper nudges
+        assert until(lambda: claimed("quiet"))
+        assert time.monotonic() - started < 0.4
+    finally:
+        drain.join()
+
+
 def test_the_sweeper_still_nudges_when_a_dead_drain_seems_to_listen(trader, limiter_redis):
     venue_live(VENUE, limit=100)
     limiter_redis.set(listening_key(VENUE), 1, px=10_000)  # its drain's process died
