@@ -38,7 +38,8 @@ def write_all(data: dict, out: Path) -> list[Path]:
         fig, ax = plt.subplots(figsize=(8, 5))
         _cdf(ax, data.get("ingest_cdf", []), "ingest: POST ACK at 1,000/s offered")
         _cdf(ax, data.get("ingest_80_cdf", []), "ingest: POST ACK at 80% of the closed-loop rate")
-        _cdf(ax, data.get("e2e_cdf", []), "e2e, 3 venues: accepted -> venue ACK (150=0) in our books")
+        _cdf(ax, data.get("e2e_cdf", []),
+             "e2e, 3 venues: accepted -> venue ACK (150=0) in our books")
         _cdf(ax, data.get("e2e_overload_cdf", []), "e2e, 1 venue, 1,000/s offered")
         for x, label in ((50, "50 ms"), (250, "250 ms")):
             ax.axvline(x, linestyle=":", color="grey")

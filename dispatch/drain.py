@@ -141,8 +141,9 @@ def _drain_listening(venue_code: str, limiter, limit: int, size: int, deadline: 
                 return DrainResult(claimed, "gated")
             if claim.found == size or claim.claimed < claim.found:
                 continue  # more may wait, or no slot came in time for all of them
-            # The queue had fewer heads than asked for, all claimed: wait for intake's token (an order
-            # committed since the claim's snapshot pushed one, as this drain listens).
+            # The queue had fewer heads than asked for, all claimed: wait for a nudge's token
+            # (an order committed since the claim's snapshot pushed one, as this drain
+            # listens).
             wait = min(idle_until, deadline) - time.monotonic()
             if wait <= 0:
                 break

@@ -3,10 +3,11 @@ books, through the dispatchers, the FIX holder and the exchange's FIX acceptor. 
 message logs check it from the other side: which of the run's NewOrderSingles each received
 and acknowledged, and at what rate.
 
-Two runs. The target's: three venues at 1,000/s each, orders spread over them in turn, at the
-rate intake sustains (80% of what a closed loop of 32 connections gets accepted with the
-dispatchers, the FIX holder and the exchange beside the web on the same two cores). Then one venue at 1,000/s with 1,000 orders/s offered, far past
-what the API takes here: what an overload does to the queue and the latency."""
+Two runs. The target's: three venues at 1,000/s each, orders spread over them in turn, at
+the rate intake sustains (80% of what a closed loop of 32 connections gets accepted with the
+dispatchers, the FIX holder and the exchange beside the web on the same two cores). Then one
+venue at 1,000/s with 1,000 orders/s offered, far past what the API takes here: what an
+overload does to the queue and the latency."""
 
 from __future__ import annotations
 
