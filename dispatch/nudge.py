@@ -153,7 +153,7 @@ def dispatch_listen(*, venue_code: str, seconds: float) -> bool:
 
 
 def dispatch_listen_wait(*, venue_code: str, timeout: float) -> bool:
-    """Until intake pushes a token or the timeout (at most a second); True when woken."""
+    """Until a nudge pushes a token or the timeout (at most a second); True when woken."""
     try:
         return redis_client().blpop([_work_key(venue_code)],
                                     timeout=min(max(timeout, 0.01), 1.0)) is not None
