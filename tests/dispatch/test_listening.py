@@ -160,3 +160,24 @@ def test_a_waiting_drain_hands_over_at_its_budget(trader, limiter_redis, monkeyp
     result = drain.join()
     assert (result.claimed, result.stopped) == (1, "budget")
     assert limiter_redis.llen("dispatch") == 1  # a fresh message, behind other venues'
+
+
+def test_with_no_idle_time_set_a_drain_ends_as_soon_as_the_queue_is_empty(
+    trader, limiter_redis, settings, monkeypatch
+):
+    settings.OMS_DISPATCH_DRAIN_IDLE_SECONDS = 0  # drains as before: a message an order
+    venue_live(VENUE, limit=100)
+    new_order(trader, "only")
+    listened = []
+    real_listen = drain_module.dispatch_listen
+    monkeypatch.setattr(drain_module, "dispatch_listen",
+                        lambda **kwargs: listened.append(kwargs) or real_listen(**kwargs))
+
+    started = time.monotonic()
+    result = drain_module.dispatch_drain_turn(venue_code=VENUE)
+
+    assert (result.claimed, result.stopped) == (1, "empty") and claimed("only")
+    assert time.monotonic() - started < 0.5 and not listened
+    before = limiter_redis.llen("dispatch")
+    new_order(trader, "next")  # nobody listens: intake sends a drain message
+    assert limiter_redis.llen("dispatch") == before + 1
