@@ -82,8 +82,7 @@ def dispatch_claim(
             new = [r for r in claimed if r.kind == RequestKind.NEW]
             if new:
                 new_orders_claimed.send(sender=None, venue_code=venue_code,
-                                        claimed=[(r.order_id, r.cl_ord_id) for r in new],
-                                        orders=[r.order for r in new])
+                                        claimed=[(r.order, r.cl_ord_id) for r in new])
         slots = []  # committed: each slot now belongs to its request
         return Claim(len(claimed), "", len(heads))
     finally:

@@ -3,10 +3,9 @@ dispatch sits below orders and imports nothing of it."""
 
 from django.dispatch import Signal
 
-# NEWs were claimed: committed as possibly on the wire. Keyword arguments: venue_code,
-# claimed: list of (order_id, cl_ord_id), and orders: those orders' rows as the claim read
-# (and locked) them, in the same order. The orders become PENDING_NEW, known at the venue by
-# that ClOrdID.
+# NEWs were claimed: committed as possibly on the wire. Keyword arguments: venue_code, and
+# claimed: list of (order, cl_ord_id), each order the row the claim read (and locked). The
+# orders become PENDING_NEW, known at the venue by that ClOrdID.
 new_orders_claimed = Signal()
 
 # NEWs that never left after all (the send gate held them, or the venue says it never got

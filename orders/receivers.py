@@ -26,8 +26,8 @@ def expire_day_orders_at_close(sender, *, venue_code: str, closed_at, **kwargs) 
 
 
 @receiver(new_orders_claimed, dispatch_uid="orders.claimed")
-def orders_claimed(sender, *, venue_code: str, claimed, orders=None, **kwargs) -> None:
-    services.orders_mark_claimed(venue_code=venue_code, claimed=claimed, orders=orders)
+def orders_claimed(sender, *, venue_code: str, claimed, **kwargs) -> None:
+    services.orders_mark_claimed(venue_code=venue_code, claimed=claimed)
 
 
 @receiver(new_orders_returned, dispatch_uid="orders.returned")

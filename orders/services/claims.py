@@ -19,16 +19,15 @@ logger = logging.getLogger("orders")
 DISPATCH_ACTOR = "system:dispatch"
 
 
-def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[UUID, str]],
-                        orders: list[Order] | None = None) -> None:
+def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[Order, str]]) -> None:
     """Their NEWs are committed as possibly on the wire: QUEUED -> PENDING_NEW, known at the
-    venue by the NEW's ClOrdID. In bulk (a claim holds up to 64): one UPDATE, one INSERT,
-    and the parents' roll-up only when a claimed order is a child (`orders`, the rows the
-    claim locked, say which are; without them, every claimed order is looked at)."""
-    cl_ord_ids = dict(claimed)
+    venue by the NEW's ClOrdID (`claimed`: each order as the claim read and locked it, with
+    that ClOrdID). In bulk (a claim holds up to 64): one UPDATE, one INSERT, and the
+    parents' roll-up only when a claimed order is a child."""
+    cl_ord_ids = {order.pk: cl for order, cl in claimed}
     moved = Order.objects.filter(pk__in=list(cl_ord_ids), status=OrderStatus.QUEUED).update(
         status=OrderStatus.PENDING_NEW,
-        venue_cl_ord_id=Case(*[When(pk=pk, then=Value(cl)) for pk, cl in claimed]),
+        venue_cl_ord_id=Case(*[When(pk=pk, then=Value(cl)) for pk, cl in cl_ord_ids.items()]),
     )
     if moved != len(cl_ord_ids):
         # A NEW is claimable only while its order is QUEUED (a cancel withdraws it under the
@@ -39,9 +38,9 @@ def orders_mark_claimed(*, venue_code: str, claimed: list[tuple[UUID, str]],
         OrderEvent(order_id=pk, type=OrderEventType.SENT, from_status=OrderStatus.QUEUED,
                    to_status=OrderStatus.PENDING_NEW, actor=DISPATCH_ACTOR,
                    data={"clOrdId": cl})
-        for pk, cl in claimed
+        for pk, cl in cl_ord_ids.items()
     )
-    children = list(cl_ord_ids) if orders is None else [o.pk for o in orders if o.parent_id]
+    children = [order.pk for order, _ in claimed if order.parent_id]
     if children:
         # At a trickle of orders of their own, this query found no parent for a seventh
         # of a dispatcher's time (py-spy, 60 orders/s).
