@@ -201,11 +201,9 @@ def test_a_venue_under_its_kill_switch_and_one_with_a_stale_quote_get_nothing(
 # --- 5. a parent cancelled with children live at two venues -----------------------------------
 
 
-def test_cancelling_a_parent_cancels_its_children_resting_at_two_venues(routed):
-    """A's and B's markets paused: a DAY parent's children rest at both venues (NEW). Its
-    cancel fans out: each child is cancelled at its venue, nothing is left in either book,
-    the parent is CANCELED."""
-    symbol = "SPY"
+def resting_at_a_and_b(routed, symbol: str, *, tif: str) -> dict:
+    """A 1,000 buy at 100.01 swept over A (300 at 100.00) and B (700 of 800 at 100.01), both
+    markets paused so its children rest there; C far away. The POST's answer."""
     asks = {A: [("100.00", "300"), ("100.20", "500")],
             B: [("100.01", "800"), ("100.20", "500")],
             C: [FAR]}
@@ -214,8 +212,14 @@ def test_cancelling_a_parent_cancels_its_children_resting_at_two_venues(routed):
     routed.pause(A)
     routed.pause(B)
     routed.wait_for_quotes(symbol, asks)
+    return routed.post(symbol=symbol, quantity="1000", limit="100.01", tif=tif)
 
-    placed = routed.post(symbol=symbol, quantity="1000", limit="100.01", tif="DAY")
+
+def test_cancelling_a_parent_cancels_its_children_resting_at_two_venues(routed):
+    """A's and B's markets paused: a DAY parent's children rest at both venues (NEW). Its
+    cancel fans out: each child is cancelled at its venue, nothing is left in either book,
+    the parent is CANCELED."""
+    placed = resting_at_a_and_b(routed, "SPY", tif="DAY")
     parent = routed.wait_for_order(
         placed["orderId"], lambda o: o["status"] == "NEW" and len(o["children"]) == 2
         and all(c["status"] == "NEW" for c in o["children"]), "both children acknowledged")
@@ -251,16 +255,7 @@ def test_modifying_a_parent_replaces_its_children_at_their_venues(routed):
     takes 200 off the newest child (B) and reprices both, each replaced at its venue (35=G);
     A then fills 100 of its child, and the parent's cancel leaves it CANCELED with those 100
     at 100.00."""
-    symbol = "AMZN"
-    asks = {A: [("100.00", "300"), ("100.20", "500")],
-            B: [("100.01", "800"), ("100.20", "500")],
-            C: [FAR]}
-    for venue, levels in asks.items():
-        routed.pin_book(venue, symbol, asks=levels, bids=BIDS, last="100.00")
-    routed.pause(A)
-    routed.pause(B)
-    routed.wait_for_quotes(symbol, asks)
-    placed = routed.post(symbol=symbol, quantity="1000", limit="100.01", tif="GTC")
+    placed = resting_at_a_and_b(routed, "AMZN", tif="GTC")
     routed.wait_for_order(placed["orderId"], lambda o: o["status"] == "NEW" and all(
         c["status"] == "NEW" for c in o["children"]), "both children acknowledged")
 
