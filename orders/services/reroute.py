@@ -2,12 +2,12 @@
 while the parent's limit allows: in the transaction of the report that closed the child,
 under the parent's lock, before the parent rolls up (so a new child keeps it open).
 
-Only liquidity displayed within the limit is taken (sweep_only), on venues where no child
-of this parent is done yet (each venue gets one chance, so it ends); a child cancelled
-by us (a cancel of ours was pending: the parent's, an operator's, a kill switch's; or it
-never left our queue) is not routed again. A remainder goes by BEST_PRICE whatever split
-the parent was first routed by: it is the next best venue that is wanted. What cannot be placed is said on the parent (ROUTE_FAILED) and the parent
-settles with what it has.
+Only liquidity displayed within the limit is taken (sweep_only), on venues where no child of
+this parent is done yet (each venue gets one chance, so it ends); a child cancelled by us (a
+cancel of ours was pending: the parent's, an operator's, a kill switch's; or it never left
+our queue) is not routed again. A remainder goes by BEST_PRICE whatever split the parent was
+first routed by: it is the next best venue that is wanted. What cannot be placed is said on
+the parent (ROUTE_FAILED) and the parent settles with what it has.
 """
 
 import logging
