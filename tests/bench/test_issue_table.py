@@ -58,3 +58,22 @@ def test_a_scenario_that_did_not_run_leaves_its_rows_out():
         "single-order intake", "the floor (bench/floor/: Django + DRF", "raw PostgreSQL",
         "batch intake (100 orders a request"]
     assert issue_table.markdown({"scenarios": {}}) == ""
+
+
+def test_the_suites_summary_opens_with_the_table_and_its_report_carries_it(tmp_path,
+                                                                          monkeypatch):
+    from bench import suite as suite_module
+
+    monkeypatch.setattr(suite_module, "RESULTS", tmp_path)
+    suite = suite_module.Suite(quick=True, scenarios=[], database="unused")
+    # What the floor's own table needs besides.
+    floor = {"sides": {name: {**side, "total_cpu_ms_per_order": 1.0, "errors": {}}
+                       for name, side in SIDES.items()},
+             "how": {"connections": 32, "rounds": 1, "slice_s": 5},
+             "ratios": {"oms_to_floor_by_round": [0.5], "cpu_oms_over_floor": 1.6}}
+    suite.report["scenarios"] = {**REPORT["scenarios"], "floor": floor}
+
+    assert suite.summary().startswith("### The issue's table, from this run")
+    suite.save()
+    saved = (tmp_path / "report.json").read_text()
+    assert '"issue_table"' in saved and "single-order intake" in saved
